@@ -1,0 +1,10 @@
+"""twolayer: the shared JAX package behind the book on over-parameterized two-layer networks.
+
+Modules: ``data``, ``models``, ``problem``, ``kernels``, ``optim``, ``train``, ``rates``,
+``plotting``, ``config``. Importing the package does nothing else: no global state, no float64
+switch (chapters call ``jax.config.update("jax_enable_x64", True)`` themselves).
+"""
+
+from . import config, data, kernels, models, optim, plotting, problem, rates, train  # noqa: F401
+
+__version__ = "0.1.0"

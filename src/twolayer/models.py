@@ -1,0 +1,164 @@
+r"""The two-layer ReLU network in Du et al.'s parameterisation.
+
+.. math::  f(W; x) = \frac{1}{\sqrt m} \sum_{r=1}^m a_r \,\mathrm{relu}(w_r^\top x),
+
+with ``a_r`` fixed in ``{+1, -1}`` and only ``W = (w_1, ..., w_m)`` (shape ``(m, d)``) trained,
+loss ``1/2 ||u - y||^2`` where ``u_i = f(W; x_i)``. The derivative of ReLU is taken as
+``1{z >= 0}`` (Du et al.'s convention), so the Jacobian row of input ``i`` for neuron ``r`` is
+``m^-1/2 a_r 1{w_r . x_i >= 0} x_i``.
+
+References:
+  S. S. Du, X. Zhai, B. Poczos, A. Singh. Gradient descent provably optimizes over-parameterized
+  neural networks. ICLR 2019, Section 3.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from . import _checks
+from .problem import Problem
+
+
+class Net(NamedTuple):
+    """A two-layer network: ``W`` (``(m, d)``, trained) and ``a`` (``(m,)``, fixed signs)."""
+
+    W: jax.Array
+    a: jax.Array
+
+    @property
+    def width(self) -> int:
+        return self.W.shape[0]
+
+
+def init(key, m: int, d: int, *, symmetric: bool = False) -> Net:
+    """Random initialisation ``w_r ~ N(0, I_d)``, ``a_r ~ unif{+1, -1}``, all independent.
+
+    Args:
+      key: a ``jax.random`` key.
+      m: width (number of hidden neurons).
+      d: input dimension.
+      symmetric: if True, draw ``m/2`` neurons and pair each ``(w, a)`` with ``(w, -a)``, so that
+        ``f(W0; x) = 0`` for every ``x``. This halves the independent neurons; the theorems assume the
+        i.i.d. initialisation (the default).
+
+    Raises:
+      ValueError: if ``m`` or ``d`` is not a positive whole number, or ``symmetric`` with odd ``m``.
+    """
+    m = _checks.positive_int("m (the width)", m)
+    d = _checks.positive_int("d", d)
+    kw, ka = jax.random.split(key)
+    if symmetric:
+        if m % 2:
+            raise ValueError(f"a symmetric initialisation needs an even width m, got m={m}.")
+        W = jax.random.normal(kw, (m // 2, d))
+        a = jax.random.rademacher(ka, (m // 2,)).astype(W.dtype)
+        return Net(jnp.concatenate([W, W]), jnp.concatenate([a, -a]))
+    W = jax.random.normal(kw, (m, d))
+    a = jax.random.rademacher(ka, (m,)).astype(W.dtype)
+    return Net(W, a)
+
+
+def patterns(W, X):
+    """Activation patterns ``1{w_r . x_i >= 0}`` as a boolean array of shape ``(n, m)``."""
+    return X @ W.T >= 0
+
+
+def predict(W, a, X):
+    """Network outputs ``u_i = m^-1/2 sum_r a_r relu(w_r . x_i)``, shape ``(n,)``."""
+    return jax.nn.relu(X @ W.T) @ a / jnp.sqrt(W.shape[0])
+
+
+def _feature_signs(W, a, X):
+    # Gamma_ir = m^-1/2 a_r 1{w_r . x_i >= 0}: the back-propagated activation pattern.
+    return patterns(W, X).astype(W.dtype) * a / jnp.sqrt(W.shape[0])
+
+
+def jacobian(W, a, X):
+    """The Jacobian ``du/dW`` of shape ``(n, m*d)``; column ``r*d + k`` is ``d u / d W[r, k]``."""
+    G = _feature_signs(W, a, X)  # (n, m)
+    return (G[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
+
+
+def vjp(W, a, X, v):
+    """``J^T v`` reshaped as ``W``: ``m^-1/2 a_r sum_i v_i 1{w_r . x_i >= 0} x_i`` for each row ``r``."""
+    G = _feature_signs(W, a, X)
+    return (G * v[:, None]).T @ X
+
+
+def gram(W, a, X):
+    """The empirical Gram ``H(W) = J J^T``, computed as ``(X X^T) o (Gamma Gamma^T)``.
+
+    ``H_ij = x_i . x_j / m * sum_r a_r^2 1{w_r . x_i >= 0, w_r . x_j >= 0}``. It never forms the
+    ``n x md`` Jacobian: memory is ``O(nm)``.
+    """
+    G = _feature_signs(W, a, X)
+    return (X @ X.T) * (G @ G.T)
+
+
+# The regression problem as module-level functions of (W, data): one compiled loop per shape.
+def _residual(W, data):
+    return predict(W, data["a"], data["X"]) - data["y"]
+
+
+def _vjp(W, data, v):
+    return vjp(W, data["a"], data["X"], v)
+
+
+def _jacobian(W, data):
+    return jacobian(W, data["a"], data["X"])
+
+
+def _gram(W, data):
+    return gram(W, data["a"], data["X"])
+
+
+def _patterns(W, data):
+    return patterns(W, data["X"])
+
+
+def regression(net: Net, X, y, *, require_unit_inputs: bool = True) -> Problem:
+    """Du et al.'s L2 regression with the second layer ``net.a`` frozen; ``theta = W``.
+
+    Args:
+      net: the initial network (only ``net.a`` is used here; pass ``net.W`` to the runner).
+      X: inputs of shape ``(n, d)``, unit-norm rows (the theorems' assumption).
+      y: targets of shape ``(n,)``.
+      require_unit_inputs: set False to allow inputs off the sphere (outside the theorems).
+
+    Returns:
+      A :class:`~twolayer.problem.Problem` with closed-form residual, gradient, Jacobian, Gram and
+      activation patterns.
+
+    Raises:
+      ValueError: on mismatched shapes, non-finite entries, or inputs off the unit sphere.
+
+    Example:
+      >>> net = init(jax.random.key(1), 1000, X.shape[1])
+      >>> prob = regression(net, X, y)
+      >>> trace = twolayer.train.run(twolayer.optim.gd(0.5), prob, net.W, 100)
+    """
+    _checks.ndim("X", X, 2)
+    _checks.ndim("y", y, 1)
+    _checks.ndim("net.W", net.W, 2)
+    _checks.ndim("net.a", net.a, 1)
+    for name, arr in (("X", X), ("y", y), ("net.W", net.W), ("net.a", net.a)):
+        _checks.finite(name, arr)
+    n, d = X.shape
+    if y.shape[0] != n:
+        raise ValueError(f"X has {n} rows (inputs) but y has {y.shape[0]} targets; they must match.")
+    if net.W.shape[1] != d:
+        raise ValueError(
+            f"the network expects inputs of dimension {net.W.shape[1]} but X has {d} columns."
+        )
+    if net.a.shape[0] != net.W.shape[0]:
+        raise ValueError(
+            f"net.a has {net.a.shape[0]} entries but net.W has {net.W.shape[0]} rows (neurons)."
+        )
+    if require_unit_inputs:
+        _checks.unit_rows("X", X)
+    data = {"X": jnp.asarray(X), "y": jnp.asarray(y), "a": jnp.asarray(net.a)}
+    return Problem(_residual, _vjp, _jacobian, _gram, _patterns, data)

@@ -1,0 +1,102 @@
+"""The scan runner against a Python loop; exact rates on a linear model; divergence reporting."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from twolayer import data, models, optim, problem, rates, train
+
+
+def _regression(n=10, d=4, m=200):
+    X = data.sphere(jax.random.key(0), n, d)
+    y = data.gaussian_targets(jax.random.key(1), n)
+    net = models.init(jax.random.key(2), m, d)
+    return models.regression(net, X, y), net
+
+
+def test_scan_runner_equals_python_loop():
+    prob, net = _regression()
+    eta, steps = 0.7, 40
+    trace = train.run(optim.gd(eta), prob, net.W, steps)
+    W, losses = net.W, []
+    for _ in range(steps):
+        r = models.predict(W, net.a, prob.data["X"]) - prob.data["y"]
+        losses.append(0.5 * float(r @ r))
+        W = W - eta * models.vjp(W, net.a, prob.data["X"], r)
+    r = models.predict(W, net.a, prob.data["X"]) - prob.data["y"]
+    losses.append(0.5 * float(r @ r))
+    np.testing.assert_allclose(trace.loss, losses, rtol=1e-12)
+    np.testing.assert_allclose(trace.theta, W, atol=1e-12)
+    assert not trace.diverged and trace.steps == steps
+
+
+def test_monitors_start_at_zero_and_gram_eigs_are_recorded():
+    prob, net = _regression()
+    trace = train.run(optim.gd(0.5), prob, net.W, 20, gram_every=5)
+    assert trace.max_move[0] == 0 and trace.flip_fraction[0] == 0
+    assert trace.max_move[-1] > 0
+    np.testing.assert_array_equal(trace.gram_steps, [0, 5, 10, 15, 20])
+    ev = np.linalg.eigvalsh(np.asarray(prob.H(net.W)))
+    assert trace.lambda_min[0] == pytest.approx(ev[0], rel=1e-10)
+    assert trace.lambda_max[0] == pytest.approx(ev[-1], rel=1e-10)
+    ev_end = np.linalg.eigvalsh(np.asarray(prob.H(trace.theta)))
+    assert trace.lambda_min[-1] == pytest.approx(ev_end[0], rel=1e-10)
+
+
+def _linear(n=6, p=9, seed=0):
+    A = jax.random.normal(jax.random.key(seed), (n, p)) / np.sqrt(p)
+    b = jax.random.normal(jax.random.key(seed + 1), (n,))
+    return problem.linear(A, b), A, b
+
+
+def test_gd_on_a_linear_model_contracts_exactly_per_eigendirection():
+    prob, A, b = _linear()
+    lam, V = np.linalg.eigh(np.asarray(A @ A.T))
+    eta, steps = 1.0 / lam[-1], 60
+    theta0 = jnp.zeros(A.shape[1])
+    W = theta0
+    coeff0 = V.T @ np.asarray(prob.r(theta0))
+    for k in range(1, steps + 1):
+        W = W - eta * prob.grad(W)
+        coeff = V.T @ np.asarray(prob.r(W))
+        np.testing.assert_allclose(coeff, (1 - eta * lam) ** k * coeff0, rtol=1e-9, atol=1e-14)
+    trace = train.run(optim.gd(eta), prob, theta0, steps)
+    np.testing.assert_allclose(trace.theta, W, atol=1e-12)
+    # The loss's late slope is 2 log(1 - eta lambda_min): the linearised prediction, exactly.
+    fit = rates.fit_linear_rate(trace.loss, (30, 60))
+    assert fit.slope == pytest.approx(rates.linearized_loss_slope(eta, lam[0]), rel=1e-3)
+
+
+def test_autodiff_problem_matches_closed_form_linear_problem():
+    prob, A, b = _linear()
+    ad = problem.from_residual(lambda th, d: d["A"] @ th - d["b"], {"A": A, "b": b})
+    th = jax.random.normal(jax.random.key(9), (A.shape[1],))
+    np.testing.assert_allclose(ad.J(th), prob.J(th), atol=1e-14)
+    np.testing.assert_allclose(ad.grad(th), prob.grad(th), atol=1e-12)
+    np.testing.assert_allclose(ad.H(th), prob.H(th), atol=1e-12)
+
+
+def test_divergence_is_reported_with_its_step_not_drawn_as_nan():
+    prob, A, b = _linear()
+    lam_max = np.linalg.eigvalsh(np.asarray(A @ A.T))[-1]
+    trace = train.run(optim.gd(1e3 / lam_max), prob, jnp.zeros(A.shape[1]), 400)
+    assert trace.diverged
+    k = trace.first_nonfinite
+    assert 0 < k <= 400
+    assert np.all(np.isfinite(trace.loss[:k])) and np.all(np.isnan(trace.loss[k:]))
+    assert np.all(np.isfinite(np.asarray(trace.theta)))  # last finite parameters are kept
+    assert f"diverged at step {k}" in trace.summary()
+    with pytest.raises(FloatingPointError, match=f"step {k}"):
+        trace.require_finite()
+
+
+def test_rate_fits_recover_known_rates():
+    k = np.arange(100)
+    fit = rates.fit_linear_rate(3.0 * 0.9**k, (10, 90))
+    assert fit.factor == pytest.approx(0.9, rel=1e-12)
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    assert rates.fit_power_law(x, 5 * x**-0.5).slope == pytest.approx(-0.5, rel=1e-12)
+    assert rates.steps_to(0.5**k, 1e-3) == 10
+    assert rates.first_violation(0.5**k, 0.6**k) == -1
+    assert rates.first_violation(0.6**k, 0.5**k) == 1
