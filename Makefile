@@ -1,0 +1,39 @@
+# make book : build the HTML book (executes every chapter) into _build/html
+# make test : package tests, every chapter under nbval, then a strict book build from an empty cache
+# Both create .venv and install the exact pins of requirements.txt on first use.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Use the venv's Jupyter kernel even if the user has another "python3" kernelspec registered.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+export JAX_PLATFORMS ?= cpu
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+JB := $(BIN)/jupyter-book build . -W -n --keep-going
+
+.PHONY: book test clean env
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "error: no python3 found; install Python 3.11 or newer" >&2; exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python >= 3.11 is needed (jax 0.10); found " + sys.version.split()[0] + " at $(PYTHON). Run: make PYTHON=/path/to/python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(JB)
+	@echo "Book built: open _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=600 chapters
+	rm -rf _build
+	$(JB)
+
+clean:
+	rm -rf _build
