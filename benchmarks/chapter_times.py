@@ -17,6 +17,10 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
+# Run the chapters in this interpreter's environment (its python3 kernel), as `make` does.
+os.environ.setdefault("JUPYTER_PATH", os.path.join(sys.prefix, "share", "jupyter"))
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
 # Budgets from the issues: seconds of wall time on 2 CPU cores, and peak kernel memory in GB.
 BUDGETS = {
     "wide_networks": (45, 1.5),
