@@ -100,3 +100,17 @@ def test_rate_fits_recover_known_rates():
     assert rates.steps_to(0.5**k, 1e-3) == 10
     assert rates.first_violation(0.5**k, 0.6**k) == -1
     assert rates.first_violation(0.6**k, 0.5**k) == 1
+
+
+def test_linearized_loss_is_exact_for_a_linear_model():
+    prob, A, b = _linear()
+    H = np.asarray(A @ A.T)
+    eta = 0.9 / np.linalg.eigvalsh(H)[-1]
+    theta0 = jnp.zeros(A.shape[1])
+    trace = train.run(optim.gd(eta), prob, theta0, 50)
+    lin = rates.linearized_loss(H, np.asarray(prob.r(theta0)), eta, 50)
+    np.testing.assert_allclose(trace.loss, lin, rtol=1e-9)
+    k = rates.linearized_steps_to(H, np.asarray(prob.r(theta0)), eta, 1e-6)
+    full = rates.linearized_loss(H, np.asarray(prob.r(theta0)), eta, k)
+    assert full[k] <= 1e-6 * full[0] < full[k - 1]
+    assert rates.linearized_steps_to(H, np.asarray(prob.r(theta0)), 2.5 / np.linalg.eigvalsh(H)[-1]) == -1

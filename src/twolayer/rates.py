@@ -112,3 +112,47 @@ def first_violation(values, bound, rtol: float = 1e-6) -> int:
         raise ValueError(f"values and bound must have the same shape, got {v.shape} and {b.shape}.")
     bad = np.flatnonzero(~np.isfinite(v) | (v > b * (1 + rtol)))
     return int(bad[0]) if bad.size else -1
+
+
+def linearized_loss(H, r0, eta: float, steps: int) -> np.ndarray:
+    """The linearised model's loss ``1/2 ||(I - eta H)^k r0||^2`` for ``k = 0..steps``, exactly.
+
+    Freezing the Gram at ``H`` (e.g. ``H(W(0))``) and dropping the activation-flip drift, GD is
+    ``r(k) = (I - eta H)^k r(0)``; in the eigenbasis ``H = V diag(mu) V^T`` with ``c = V^T r0``,
+    ``L_lin(k) = 1/2 sum_i (1 - eta mu_i)^(2k) c_i^2``.
+    """
+    H = np.asarray(H, dtype=float)
+    r0 = np.asarray(r0, dtype=float)
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or r0.shape != (H.shape[0],):
+        raise ValueError(f"H must be square and r0 match it, got shapes {H.shape} and {r0.shape}.")
+    eta = _checks.positive("eta", eta)
+    steps = _checks.positive_int("steps", steps) if steps else 0
+    mu, V = np.linalg.eigh(H)
+    c = V.T @ r0
+    k = np.arange(steps + 1)[:, None]
+    return 0.5 * np.sum((1 - eta * mu) ** (2 * k) * c**2, axis=1)
+
+
+def linearized_steps_to(H, r0, eta: float, rel: float = 1e-6, max_steps: int = 10**9) -> int:
+    """Smallest ``k`` with ``L_lin(k) <= rel * L_lin(0)`` under the linearised model (bisection).
+
+    Returns ``-1`` if the linearised model does not get there within ``max_steps`` (for instance
+    when ``eta >= 2 / lambda_max(H)``).
+    """
+    H = np.asarray(H, dtype=float)
+    mu, V = np.linalg.eigh(H)
+    c2 = (V.T @ np.asarray(r0, dtype=float)) ** 2
+    eta = _checks.positive("eta", eta)
+
+    def reached(k):
+        return 0.5 * np.sum((1 - eta * mu) ** (2 * k) * c2) <= rel * 0.5 * np.sum(c2)
+
+    if not reached(max_steps):
+        return -1
+    lo, hi = 0, 1
+    while not reached(hi):
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if reached(mid) else (mid, hi)
+    return hi
