@@ -14,6 +14,7 @@ References:
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -50,10 +51,15 @@ def init(key, m: int, d: int, *, symmetric: bool = False) -> Net:
     """
     m = _checks.positive_int("m (the width)", m)
     d = _checks.positive_int("d", d)
+    if symmetric and m % 2:
+        raise ValueError(f"a symmetric initialisation needs an even width m, got m={m}.")
+    return _init(key, m, d, bool(symmetric))
+
+
+@partial(jax.jit, static_argnames=("m", "d", "symmetric"))
+def _init(key, m, d, symmetric):
     kw, ka = jax.random.split(key)
     if symmetric:
-        if m % 2:
-            raise ValueError(f"a symmetric initialisation needs an even width m, got m={m}.")
         W = jax.random.normal(kw, (m // 2, d))
         a = jax.random.rademacher(ka, (m // 2,)).astype(W.dtype)
         return Net(jnp.concatenate([W, W]), jnp.concatenate([a, -a]))
@@ -62,11 +68,13 @@ def init(key, m: int, d: int, *, symmetric: bool = False) -> Net:
     return Net(W, a)
 
 
+@jax.jit
 def patterns(W, X):
     """Activation patterns ``1{w_r . x_i >= 0}`` as a boolean array of shape ``(n, m)``."""
     return X @ W.T >= 0
 
 
+@jax.jit
 def predict(W, a, X):
     """Network outputs ``u_i = m^-1/2 sum_r a_r relu(w_r . x_i)``, shape ``(n,)``."""
     return jax.nn.relu(X @ W.T) @ a / jnp.sqrt(W.shape[0])
@@ -77,18 +85,21 @@ def _feature_signs(W, a, X):
     return patterns(W, X).astype(W.dtype) * a / jnp.sqrt(W.shape[0])
 
 
+@jax.jit
 def jacobian(W, a, X):
     """The Jacobian ``du/dW`` of shape ``(n, m*d)``; column ``r*d + k`` is ``d u / d W[r, k]``."""
     G = _feature_signs(W, a, X)  # (n, m)
     return (G[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
 
 
+@jax.jit
 def vjp(W, a, X, v):
     """``J^T v`` reshaped as ``W``: ``m^-1/2 a_r sum_i v_i 1{w_r . x_i >= 0} x_i`` for each row ``r``."""
     G = _feature_signs(W, a, X)
     return (G * v[:, None]).T @ X
 
 
+@jax.jit
 def gram(W, a, X):
     """The empirical Gram ``H(W) = J J^T``, computed as ``(X X^T) o (Gamma Gamma^T)``.
 
