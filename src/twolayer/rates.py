@@ -145,7 +145,8 @@ def linearized_steps_to(H, r0, eta: float, rel: float = 1e-6, max_steps: int = 1
     eta = _checks.positive("eta", eta)
 
     def reached(k):
-        return 0.5 * np.sum((1 - eta * mu) ** (2 * k) * c2) <= rel * 0.5 * np.sum(c2)
+        with np.errstate(over="ignore"):  # |1 - eta mu| > 1 overflows to inf: "never reached"
+            return 0.5 * np.sum((1 - eta * mu) ** (2 * k) * c2) <= rel * 0.5 * np.sum(c2)
 
     if not reached(max_steps):
         return -1
