@@ -1,0 +1,61 @@
+"""Every chapter follows the book's anatomy and is committed without outputs.
+
+The chapters' claims themselves are checked by running them (`pytest --nbval-lax chapters`); this
+file checks the structure a reader and an instructor rely on.
+"""
+
+import json
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHAPTERS = sorted(p for p in (ROOT / "chapters").glob("*.ipynb") if not p.name.startswith("_"))
+
+
+def _cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def _text(path):
+    return "\n".join("".join(c["source"]) for c in _cells(path))
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no chapter notebooks found under chapters/"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{path.name}: cell {i} has outputs; strip them before committing"
+            assert cell.get("execution_count") is None, f"{path.name}: cell {i} has an execution count"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_anatomy(path):
+    cells = _cells(path)
+    text = _text(path)
+    first_md = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert first_md.lstrip().startswith("# "), f"{path.name}: the first cell must carry the title"
+    assert re.search(r"Runtime:\*?\*?\s*about \d+", first_md), f"{path.name}: no runtime note at the top"
+    for needle, what in [
+        ("{prf:theorem}", "a theorem block"),
+        ("{prf:proof}", "a proof block"),
+        ("{exercise}", "an exercise"),
+        ("{solution}", "a solution"),
+        ("{cite", "a citation"),
+        ("print_versions()", "the versions it ran with"),
+        ("jax_enable_x64", "an explicit float64 switch"),
+    ]:
+        assert needle in text, f"{path.name}: missing {what} ({needle})"
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert re.search(r"^\s*assert\s", code, re.M), f"{path.name}: no assert checks a claim"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_is_in_the_table_of_contents(path):
+    toc = (ROOT / "_toc.yml").read_text()
+    assert f"chapters/{path.stem}" in toc, f"{path.name} is not listed in _toc.yml"
