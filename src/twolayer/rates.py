@@ -157,3 +157,111 @@ def linearized_steps_to(H, r0, eta: float, rel: float = 1e-6, max_steps: int = 1
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if reached(mid) else (mid, hi)
     return hi
+
+
+# --- The step size of gradient descent (chapter "gd_step_size") -----------------------------------
+
+
+def _symmetric(name: str, H) -> np.ndarray:
+    H = np.asarray(H, dtype=float)
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {H.shape}.")
+    if not np.all(np.isfinite(H)):
+        raise ValueError(f"{name} contains NaN or infinite entries; every entry must be finite.")
+    if not np.allclose(H, H.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(H).max()))):
+        raise ValueError(f"{name} must be symmetric (a Gram matrix J J^T).")
+    return H
+
+
+def contraction_factor(H, eta: float) -> float:
+    r"""The spectral norm ``||I - eta H||`` of the linearised GD map, for a symmetric ``H``.
+
+    .. math::  \|I - \eta H\|_2 = \max_i |1 - \eta\mu_i| = \max(|1 - \eta\mu_{\min}|, |1 - \eta\mu_{\max}|).
+
+    It equals ``1 - eta mu_min`` exactly when ``eta (mu_min + mu_max) <= 2``, in particular whenever
+    ``eta <= 1 / mu_max``: the condition of Xu et al.'s residual-recursion argument. It is ``< 1``
+    iff ``0 < eta < 2 / mu_max`` (for ``mu_min > 0``).
+
+    Raises:
+      ValueError: if ``H`` is not a finite symmetric matrix or ``eta`` is not positive.
+
+    References:
+      Xu et al. (arXiv:2408.00573, v1/v2), the L2-regression part (the step O(1/||H_inf||)).
+    """
+    H = _symmetric("H", H)
+    eta = _checks.positive("eta (the step size)", eta)
+    mu = np.linalg.eigvalsh(H)
+    return float(max(abs(1 - eta * mu[0]), abs(1 - eta * mu[-1])))
+
+
+def edge_of_stability(H) -> float:
+    """``2 / lambda_max(H)``: the largest step for which linearised GD ``r <- (I - eta H) r`` expands
+    no eigen-direction of ``H``. Above it the top direction grows by ``eta lambda_max - 1 > 1`` per step.
+
+    Raises:
+      ValueError: if ``H`` is not a finite symmetric matrix with a positive largest eigenvalue.
+    """
+    H = _symmetric("H", H)
+    top = float(np.linalg.eigvalsh(H)[-1])
+    if top <= 0:
+        raise ValueError(f"H has largest eigenvalue {top:.3g} <= 0; it must be positive.")
+    return 2.0 / top
+
+
+def step_gain(lam0: float, h_norm: float, n: int) -> float:
+    """How much larger Xu et al.'s step ``1/||H_inf||`` is than Du et al.'s ``lambda_0/n^2``.
+
+    Returns ``n^2 / (lambda_0 ||H_inf||)``. For unit inputs ``trace(H_inf) = n/2`` gives
+    ``||H_inf|| <= n/2``, so the gain is at least ``2n / lambda_0`` (and ``lambda_0 <= 1/2`` makes that
+    at least ``4n``). Both step sizes carry unspecified constants; this compares the scales.
+    """
+    return xu_step(h_norm) / du_step(lam0, n)
+
+
+def growth_factor(values, steps=None) -> float:
+    """``max_{k <= steps} values[k] / values[0]``: how far a run rose above its start.
+
+    Use it on ``trace.residual_norm`` (or ``trace.loss``) above the edge of stability, where the
+    loss first grows before (at finite width) the Gram matrix adapts: the catapult. Non-finite
+    entries count as infinite growth.
+
+    Raises:
+      ValueError: if ``values`` is not 1-D, ``values[0]`` is not a finite positive number, or
+        ``steps`` is not a whole number in ``[1, len(values) - 1]``.
+    """
+    v = np.asarray(values, dtype=float)
+    _checks.ndim("values", v, 1)
+    if v.size < 2 or not np.isfinite(v[0]) or v[0] <= 0:
+        raise ValueError("values must hold at least 2 entries and start with a finite positive value.")
+    steps = len(v) - 1 if steps is None else _checks.positive_int("steps", steps)
+    if steps > len(v) - 1:
+        raise ValueError(f"steps = {steps} exceeds the trace length {len(v) - 1}.")
+    seg = v[: steps + 1]
+    if not np.all(np.isfinite(seg)):
+        return float("inf")
+    return float(np.max(seg) / seg[0])
+
+
+def first_increase(values, floor: float = 1e-20) -> int:
+    """First ``k`` with ``values[k + 1] > values[k]``; ``-1`` if the sequence never increases.
+
+    Only the part of the run above ``floor * values[0]`` is examined, so round-off at the end of a
+    converged run (relative loss ~1e-30) is not mistaken for growth. A non-finite value counts as
+    an increase. Below ``2 / lambda_max(H)`` the linearised loss is non-increasing, so a run that
+    "contracts from the start" has ``first_increase(loss) == -1``.
+
+    Raises:
+      ValueError: if ``values`` is not 1-D with a finite positive first entry.
+    """
+    v = np.asarray(values, dtype=float)
+    _checks.ndim("values", v, 1)
+    if v.size < 1 or not np.isfinite(v[0]) or v[0] <= 0:
+        raise ValueError("values must start with a finite positive value.")
+    floor = _checks.nonnegative("floor", floor)
+    above = np.flatnonzero(~(v > floor * v[0]))  # first entry at or below the floor (NaN counts)
+    end = len(v) if above.size == 0 else int(above[0])
+    if above.size and not np.isfinite(v[end]):  # a NaN/inf is not "converged": it is growth
+        return end - 1
+    seg = v[: end + 1] if end < len(v) else v
+    up = np.flatnonzero(~(np.diff(seg) <= 0))
+    return int(up[0]) if up.size else -1

@@ -1,0 +1,100 @@
+"""The step-size helpers of ``rates`` against brute force: the norm of ``I - eta H``, the edge
+``2/lambda_max``, the gain ``n^2/(lambda_0 ||H_inf||)``, growth factors and monotonicity."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from twolayer import data, kernels, optim, problem, rates, train
+
+
+def _psd(n=7, seed=0):
+    A = np.asarray(jax.random.normal(jax.random.key(seed), (n, 2 * n))) / np.sqrt(2 * n)
+    return A @ A.T, A
+
+
+@pytest.mark.parametrize("scale", [0.1, 0.5, 0.99, 1.0, 1.5, 1.99, 2.5])
+def test_contraction_factor_is_the_spectral_norm(scale):
+    H, _ = _psd()
+    eta = scale / np.linalg.eigvalsh(H)[-1]
+    brute = np.linalg.norm(np.eye(len(H)) - eta * H, 2)
+    assert rates.contraction_factor(H, eta) == pytest.approx(brute, rel=1e-12)
+
+
+def test_contraction_factor_is_one_minus_eta_lambda_min_up_to_the_balanced_step():
+    H, _ = _psd(seed=3)
+    mu = np.linalg.eigvalsh(H)
+    for eta in np.linspace(0.05, 1.0, 8) / mu[-1]:  # eta <= 1/lambda_max: Xu et al.'s condition
+        assert rates.contraction_factor(H, eta) == pytest.approx(1 - eta * mu[0], rel=1e-12)
+    balanced = 2 / (mu[0] + mu[-1])  # the exact end of the "1 - eta lambda_min" regime
+    assert rates.contraction_factor(H, 0.999 * balanced) == pytest.approx(1 - 0.999 * balanced * mu[0])
+    assert rates.contraction_factor(H, 1.001 * balanced) > 1 - 1.001 * balanced * mu[0]
+
+
+def test_edge_of_stability_separates_contraction_from_growth():
+    H, A = _psd(seed=1)
+    edge = rates.edge_of_stability(H)
+    assert edge == pytest.approx(2 / np.linalg.eigvalsh(H)[-1], rel=1e-12)
+    assert rates.contraction_factor(H, 0.999 * edge) < 1 < rates.contraction_factor(H, 1.001 * edge)
+    # On a linear model GD is exactly the linearised map: below the edge the loss never increases,
+    # above it the loss eventually grows like (eta lambda_max - 1)^(2k).
+    prob = problem.linear(jnp.asarray(A), jnp.asarray(np.ones(len(H))))
+    theta0 = jnp.zeros(A.shape[1])
+    below = train.run(optim.gd(0.98 * edge), prob, theta0, 300)
+    above = train.run(optim.gd(1.05 * edge), prob, theta0, 300)
+    assert rates.first_increase(below.loss) == -1
+    assert rates.first_increase(above.loss) >= 0
+    assert rates.growth_factor(above.residual_norm) > 10
+    late = rates.fit_linear_rate(above.loss, (200, 301))
+    assert late.slope == pytest.approx(rates.linearized_loss_slope(1.05 * edge, np.linalg.eigvalsh(H)[-1]),
+                                       rel=1e-3)
+
+
+@pytest.mark.parametrize("n", [5, 20, 60])
+def test_step_gain_is_at_least_two_n_over_lambda0(n):
+    X = data.sphere(jax.random.key(n), n, 4)
+    ev = kernels.eigh(kernels.h_inf(X))
+    gain = rates.step_gain(ev[0], ev[-1], n)
+    assert gain == pytest.approx(rates.xu_step(ev[-1]) / rates.du_step(ev[0], n), rel=1e-12)
+    assert gain == pytest.approx(n**2 / (ev[0] * ev[-1]), rel=1e-12)
+    assert gain >= 2 * n / ev[0] >= 4 * n
+
+
+def test_growth_factor_and_first_increase_on_hand_made_sequences():
+    v = np.array([4.0, 3.0, 6.0, 12.0, 1.0, 0.5])
+    assert rates.growth_factor(v) == 3.0
+    assert rates.growth_factor(v, steps=2) == 1.5
+    assert rates.growth_factor(v, steps=1) == 1.0
+    assert rates.growth_factor([1.0, 2.0, np.nan]) == float("inf")
+    assert rates.first_increase(v) == 1
+    assert rates.first_increase([3.0, 2.0, 2.0, 1.0]) == -1  # flat steps are not growth
+    # round-off below the floor is ignored; growth above it is not
+    assert rates.first_increase([1.0, 1e-10, 1e-25, 3e-25, 1e-26]) == -1
+    assert rates.first_increase([1.0, 1e-10, 2e-10], floor=1e-20) == 1
+    assert rates.first_increase([1.0, 0.5, np.nan]) == 1
+    assert rates.first_increase([1.0, 0.5, np.inf]) == 1
+
+
+def test_step_size_helpers_reject_bad_input():
+    H, _ = _psd()
+    with pytest.raises(ValueError, match="square"):
+        rates.contraction_factor(np.ones((2, 3)), 0.1)
+    with pytest.raises(ValueError, match="symmetric"):
+        rates.edge_of_stability(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="NaN"):
+        rates.edge_of_stability(np.array([[np.nan, 0.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="positive"):
+        rates.edge_of_stability(-np.eye(3))
+    with pytest.raises(ValueError, match="step size"):
+        rates.contraction_factor(H, -1.0)
+    with pytest.raises(ValueError, match="at least 2 entries"):
+        rates.growth_factor([1.0])
+    with pytest.raises(ValueError, match="finite positive"):
+        rates.growth_factor([0.0, 1.0])
+    with pytest.raises(ValueError, match="exceeds"):
+        rates.growth_factor([1.0, 2.0], steps=5)
+    with pytest.raises(ValueError, match="finite positive"):
+        rates.first_increase([np.nan, 1.0])
+    with pytest.raises(ValueError, match="lambda_0"):
+        rates.step_gain(0.0, 1.0, 5)
