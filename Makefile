@@ -1,5 +1,7 @@
 # make book : build the HTML book (executes every chapter) into _build/html
-# make test : package tests, every chapter under nbval, then a strict book build from an empty cache
+# make test : package tests, every chapter under nbval, then a strict book build from an empty cache,
+#             then every built page opened in headless Chromium (tests/browser/check_site.py;
+#             installs Debian's chromium with apt-get when run as root and it is missing)
 # Both create .venv and install the exact pins of requirements.txt on first use.
 
 SHELL := /bin/bash
@@ -34,6 +36,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=600 chapters
 	rm -rf _build
 	$(JB)
+	$(BIN)/python tests/browser/check_site.py
 
 clean:
 	rm -rf _build
