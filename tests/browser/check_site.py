@@ -81,7 +81,7 @@ PROBE_JS = """
   var errors = [];
   window.addEventListener("error", function (e) {
     if (e.target && e.target !== window && (e.target.src || e.target.href)) {
-      errors.push("failed to load " + (e.target.src || e.target.href));
+      errors.push("resource failed to load: " + (e.target.src || e.target.href));
     } else {
       errors.push(String(e.message) + (e.filename ? " (" + e.filename + ":" + e.lineno + ")" : ""));
     }
@@ -186,9 +186,13 @@ def find_chromium(install: bool) -> str:
 
 
 def chromium(binary: str, url: str, *extra: str) -> subprocess.CompletedProcess:
+    """Run one headless Chromium on ``url`` with a fresh profile; a hang counts as a failure."""
     with tempfile.TemporaryDirectory(prefix="twolayer-chromium-") as profile:
         cmd = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S)
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(cmd, 124, "", f"Chromium ran past {CHROMIUM_TIMEOUT_S} s")
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,7 +383,8 @@ def check_in_browser(page: Page, dom: str) -> dict:
     for err in info["errors"]:
         if any(rx.search(err) for rx in KNOWN_JS_ERRORS):
             continue
-        page.problems.append(f"JavaScript error in the browser: {err}")
+        kind = "" if err.startswith("resource failed") else "JavaScript error: "
+        page.problems.append(f"in the browser: {kind}{err}")
     if info["state"] in ("mathjax-failed", "mathjax-not-started"):
         page.problems.append(f"MathJax did not run ({info['state']})")
     maths = soup.select(".math")
@@ -405,7 +410,8 @@ def check_in_browser(page: Page, dom: str) -> dict:
         m = rx.search(text)
         if m:
             s = max(0, m.start() - 40)
-            page.problems.append(f"{what} left in the page: {text[s:m.end() + 40]!r}")
+            context = " ".join(text[s:m.end() + 40].split())
+            page.problems.append(f"{what} left in the page: {context!r}")
     for im in info["images"]:
         if not im["complete"] or im["width"] <= 0 or im["height"] <= 0:
             page.problems.append(f"image did not load in the browser: {im['src']}")
