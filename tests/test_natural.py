@@ -90,15 +90,6 @@ def test_damped_ngd_contracts_each_eigendirection_by_its_own_factor():
         np.testing.assert_allclose(V.T @ R[k + 1], factor * (V.T @ R[k]), atol=1e-12)
 
 
-def test_linearized_residuals_matches_powers():
-    rng = np.random.default_rng(0)
-    M = rng.normal(size=(4, 4)) / 3
-    r0 = rng.normal(size=4)
-    R = natural.linearized_residuals(M, r0, 5)
-    np.testing.assert_allclose(R[5], np.linalg.matrix_power(M, 5) @ r0, atol=1e-14)
-    np.testing.assert_allclose(natural.linearized_residuals(0.5, r0, 3)[3], r0 / 8)
-
-
 def test_residual_path_agrees_with_the_runner():
     prob, net, _ = _regression()
     R = natural.residual_path(natural.ngd(0.5), prob, net.W, 5)
@@ -316,8 +307,6 @@ def test_other_bad_inputs():
         natural.kfac_factors(net.W, net.a[:5], X)
     with pytest.raises(ValueError, match="dimension 4 but X has 3"):
         natural.kfac_factors(net.W, net.a, X[:, :3])
-    with pytest.raises(ValueError, match="M must have shape"):
-        natural.linearized_residuals(np.eye(3), np.ones(4), 2)
     with pytest.raises(ValueError, match="steps"):
         natural.residual_path(natural.ngd(0.5), prob, net.W, 0)
     with pytest.raises(ValueError, match="X must be a 2-D"):

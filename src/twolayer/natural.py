@@ -22,9 +22,10 @@ Contents:
   reference for tests and benchmarks, ``O(p^3)``).
 - :func:`kfac_two_layer`, K-FAC for the first layer of the two-layer ReLU net, with the Kronecker
   factors written out by :func:`kfac_factors`; :func:`kfac_direction`; :func:`leverage_scores`.
-- :func:`linearized_residuals` (the residuals of a fixed linear contraction ``r <- M r``, the
-  prediction every claim is compared with) and :func:`residual_path` (the residual vector after
-  every step of a run: the output-space picture).
+- :func:`residual_path`: the residual vector after every step of a run (the output-space picture;
+  :func:`twolayer.train.run` records only norms). The linearised predictions need no new code:
+  NGD, K-FAC and GD are ``r <- (I - eta M) r`` with ``M = I``, ``diag(l)`` and ``H(0)``, which
+  :func:`twolayer.rates.linearized_loss` and :func:`twolayer.rates.linearized_steps_to` evaluate.
 
 Singular Gram. Undamped NGD needs ``J`` of full row rank (ZMG19's Condition 1). Whether the Gram is
 singular depends on the data and the parameters, so it cannot be checked when the optimizer is
@@ -487,44 +488,8 @@ def kfac_two_layer(eta: float, damping: float = 0.0, rcond: float = RCOND) -> Op
 
 
 # --------------------------------------------------------------------------------------------
-# Predictions and trajectories
+# The output-space picture
 # --------------------------------------------------------------------------------------------
-def linearized_residuals(M, r0, steps: int) -> np.ndarray:
-    r"""Residuals of the linear recursion ``r_{k+1} = M r_k``, for ``k = 0..steps``.
-
-    The linearised predictions of the chapter: ``M = I - eta H(0)`` for GD, ``(1 - eta) I`` for NGD,
-    ``I - eta diag(l)`` for K-FAC.
-
-    Args:
-      M: ``(n, n)`` matrix (or a scalar, meaning ``M I``).
-      r0: initial residual, ``(n,)``.
-      steps: number of steps, >= 1.
-
-    Returns:
-      NumPy array of shape ``(steps + 1, n)``; row ``k`` is ``M^k r0``.
-
-    Raises:
-      ValueError: on shapes that do not match or a non-positive ``steps``.
-
-    Example:
-      >>> R = linearized_residuals(np.eye(n) - eta * H0, r0, 100)
-      >>> loss = 0.5 * (R ** 2).sum(1)
-    """
-    steps = _checks.positive_int("steps", steps)
-    r0 = np.asarray(r0, dtype=float)
-    _checks.ndim("r0", r0, 1)
-    M = np.asarray(M, dtype=float)
-    if M.ndim == 0:
-        M = M * np.eye(r0.shape[0])
-    if M.shape != (r0.shape[0], r0.shape[0]):
-        raise ValueError(f"M must have shape {(r0.shape[0],) * 2} to act on r0, got {M.shape}.")
-    out = np.empty((steps + 1, r0.shape[0]))
-    out[0] = r0
-    for k in range(steps):
-        out[k + 1] = M @ out[k]
-    return out
-
-
 @partial(jax.jit, static_argnames=("opt_static", "prob_static", "steps"))
 def _path(theta0, hyper, data, *, opt_static, prob_static, steps):
     init, step = opt_static
