@@ -47,7 +47,7 @@ def test_chapter_anatomy(path):
         ("{exercise}", "an exercise"),
         ("{solution}", "a solution"),
         ("{cite", "a citation"),
-        ("print_versions()", "the versions it ran with"),
+        ("print_versions(", "the versions it ran with"),
         ("jax_enable_x64", "an explicit float64 switch"),
     ]:
         assert needle in text, f"{path.name}: missing {what} ({needle})"
