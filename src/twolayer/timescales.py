@@ -524,8 +524,7 @@ def _limit_step(theta, state, problem, hyper):
 def limit(dtau: float, ridge: float = 1e-10) -> optim.Optimizer:
     r"""The ``eps -> 0`` limit of :func:`two_timescale`: the fast variable solved exactly each step.
 
-    .. math::  u_{k+1} = u_k - d	au\, 
-abla_u L(a_k, u_k), \qquad a_{k+1} = a^*(u_{k+1}),
+    .. math::  u_{k+1} = u_k - d\tau\, \nabla_u L(a_k, u_k), \qquad a_{k+1} = a^*(u_{k+1}),
 
     the Euler scheme (step ``dtau`` in slow time) for the finite-``eta`` reduced flow
     ``du/dtau = -grad_u L(a*(u), u)``. ``theta`` is a :class:`Params` whose ``a`` must equal
@@ -628,8 +627,13 @@ def ideal_velocity(u, target: Target, left=None, right=None) -> jax.Array:
         _check_subdivision(u, target)
         left, right = flankers(u, target)
     u = jnp.asarray(u)
-    v = jnp.asarray(target.jumps, dtype=u.dtype)
-    d2 = jnp.asarray(target.heights, dtype=u.dtype) ** 2
+    return _flanker_velocity(u, jnp.asarray(target.jumps, dtype=u.dtype),
+                             jnp.asarray(target.heights, dtype=u.dtype) ** 2,
+                             jnp.asarray(left), jnp.asarray(right))
+
+
+def _flanker_velocity(u, v, d2, left, right):
+    # du^L/dtau = Delta^2 (q/D)^2, du^R/dtau = -Delta^2 (p/D)^2; zero once a flanker is on its jump.
     p = v - u[left]
     q = u[right] - v
     D = jnp.where(p + q > 0, p + q, 1.0)
@@ -652,13 +656,7 @@ def ideal_loss(u, target: Target, left, right):
 @partial(jax.jit, static_argnames=("seg", "records"))
 def _ideal_scan(u0, v, d2, left, right, dtau, *, seg, records):
     def step(u, _):
-        p = v - u[left]
-        q = u[right] - v
-        D = jnp.where(p + q > 0, p + q, 1.0)
-        hit = (p <= 0) | (q <= 0)
-        vel = jnp.zeros_like(u).at[left].add(jnp.where(hit, 0.0, d2 * (q / D) ** 2))
-        vel = vel.at[right].add(jnp.where(hit, 0.0, -d2 * (p / D) ** 2))
-        u = u + dtau * vel
+        u = u + dtau * _flanker_velocity(u, v, d2, left, right)
         # Snapping: a flanker that overshoots its jump is put on it.
         u = u.at[left].set(jnp.minimum(u[left], v))
         u = u.at[right].set(jnp.maximum(u[right], v))
