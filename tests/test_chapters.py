@@ -40,6 +40,11 @@ def test_chapter_anatomy(path):
     text = _text(path)
     first_md = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert first_md.lstrip().startswith("# "), f"{path.name}: the first cell must carry the title"
+    title = first_md.lstrip().splitlines()[0]
+    assert "$" not in title, (
+        f"{path.name}: the title {title!r} has TeX math; it also appears in the navigation of pages "
+        "that load no MathJax (search, index, bibliography), where it would show as raw TeX. "
+        "Write it with Unicode (e.g. λ₀/n²) instead")
     assert re.search(r"Runtime:\*?\*?\s*about \d+", first_md), f"{path.name}: no runtime note at the top"
     for needle, what in [
         ("{prf:theorem}", "a theorem block"),
