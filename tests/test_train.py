@@ -114,3 +114,18 @@ def test_linearized_loss_is_exact_for_a_linear_model():
     full = rates.linearized_loss(H, np.asarray(prob.r(theta0)), eta, k)
     assert full[k] <= 1e-6 * full[0] < full[k - 1]
     assert rates.linearized_steps_to(H, np.asarray(prob.r(theta0)), 2.5 / np.linalg.eigvalsh(H)[-1]) == -1
+
+
+def test_gd_matches_optax_sgd_step_for_step():
+    """The runner's GD is plain SGD on L = 1/2 ||r||^2 with the full batch: optax agrees."""
+    optax = pytest.importorskip("optax")
+    prob, net = _regression()
+    eta, steps = 0.3, 25
+    trace = train.run(optim.gd(eta), prob, net.W, steps)
+    tx = optax.sgd(eta)
+    W, state = net.W, tx.init(net.W)
+    loss = jax.grad(lambda W: 0.5 * jnp.sum(prob.r(W) ** 2))
+    for _ in range(steps):
+        updates, state = tx.update(loss(W), state)
+        W = optax.apply_updates(W, updates)
+    np.testing.assert_allclose(trace.theta, W, atol=1e-12)
