@@ -118,7 +118,7 @@ def test_linearized_loss_is_exact_for_a_linear_model():
 
 def test_gd_matches_optax_sgd_step_for_step():
     """The runner's GD is plain SGD on L = 1/2 ||r||^2 with the full batch: optax agrees."""
-    optax = pytest.importorskip("optax")
+    import optax  # pinned in requirements.txt; a missing install must fail, not skip
     prob, net = _regression()
     eta, steps = 0.3, 25
     trace = train.run(optim.gd(eta), prob, net.W, steps)
