@@ -62,7 +62,7 @@ import jax.scipy.linalg as jsl
 import numpy as np
 
 from . import _checks
-from .optim import Optimizer
+from .optim import Optimizer, no_state
 from .problem import Problem
 
 #: Relative eigenvalue threshold below which a Gram (or a K-FAC factor) counts as singular.
@@ -90,10 +90,6 @@ def _ngd_step(theta, state, problem, hyper):
     g = _ngd_dir(theta, problem, hyper["damping"])
     theta = jax.tree_util.tree_map(lambda t, gt: t - hyper["eta"] * gt, theta, g)
     return theta, state
-
-
-def _no_state(theta, problem, hyper):
-    return ()
 
 
 def ngd(eta: float, damping: float = 0.0) -> Optimizer:
@@ -134,7 +130,7 @@ def ngd(eta: float, damping: float = 0.0) -> Optimizer:
     eta = _checks.positive("eta (the step size)", eta)
     damping = _checks.nonnegative("damping", damping)
     name = "NGD" if damping == 0 else f"NGD (damping {damping:g})"
-    return Optimizer(_no_state, _ngd_step,
+    return Optimizer(no_state, _ngd_step,
                      {"eta": jnp.asarray(eta), "damping": jnp.asarray(damping)}, name)
 
 
@@ -482,7 +478,7 @@ def kfac_two_layer(eta: float, damping: float = 0.0, rcond: float = RCOND) -> Op
     eta = _checks.positive("eta (the step size)", eta)
     damping = _checks.nonnegative("damping", damping)
     rcond = _checks.positive("rcond", rcond)
-    return Optimizer(_no_state, _kfac_step,
+    return Optimizer(no_state, _kfac_step,
                      {"eta": jnp.asarray(eta), "damping": jnp.asarray(damping),
                       "rcond": jnp.asarray(rcond)}, "K-FAC")
 

@@ -30,7 +30,8 @@ class Optimizer(NamedTuple):
     name: str
 
 
-def _no_state(theta, problem, hyper):
+def no_state(theta, problem, hyper):
+    """The ``init`` of an optimizer that keeps no state (GD, NGD, K-FAC, the two-timescale steps)."""
     return ()
 
 
@@ -64,4 +65,4 @@ def gd(eta: float) -> Optimizer:
       Du et al., ICLR 2019, Section 4 (the update and Theorem 4.1).
     """
     eta = _checks.positive("eta (the step size)", eta)
-    return Optimizer(_no_state, _gd_step, {"eta": jnp.asarray(eta)}, "GD")
+    return Optimizer(no_state, _gd_step, {"eta": jnp.asarray(eta)}, "GD")

@@ -326,10 +326,6 @@ def _tt_step(theta, state, problem, hyper):
     return Params(theta.a - hyper["h"] * g.a, theta.u - hyper["h"] * hyper["eps"] * g.u), state
 
 
-def _no_state(theta, problem, hyper):
-    return ()
-
-
 def two_timescale(h: float, eps: float) -> optim.Optimizer:
     r"""Gradient descent with step ``h`` on the outer weights and ``h * eps`` on the positions.
 
@@ -350,7 +346,7 @@ def two_timescale(h: float, eps: float) -> optim.Optimizer:
     h = _checks.positive("h (the outer step size)", h)
     eps = _checks.positive("eps (the ratio of inner to outer step size)", eps)
     name = "two-timescale" if eps < 1 else "equal-timescale"
-    return optim.Optimizer(_no_state, _tt_step, {"h": jnp.asarray(h), "eps": jnp.asarray(eps)}, name)
+    return optim.Optimizer(optim.no_state, _tt_step, {"h": jnp.asarray(h), "eps": jnp.asarray(eps)}, name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,7 +533,7 @@ def limit(dtau: float, ridge: float = 1e-10) -> optim.Optimizer:
     """
     dtau = _checks.positive("dtau (the slow-time step)", dtau)
     ridge = _checks.nonnegative("ridge", ridge)
-    return optim.Optimizer(_no_state, _limit_step,
+    return optim.Optimizer(optim.no_state, _limit_step,
                            {"dtau": jnp.asarray(dtau), "ridge": jnp.asarray(ridge)}, "limit")
 
 
