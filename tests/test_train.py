@@ -129,3 +129,48 @@ def test_gd_matches_optax_sgd_step_for_step():
         updates, state = tx.update(loss(W), state)
         W = optax.apply_updates(W, updates)
     np.testing.assert_allclose(trace.theta, W, atol=1e-12)
+
+
+def test_loss_zero_is_the_initial_loss_and_loss_one_is_one_hand_made_step():
+    prob, net = _regression()
+    eta = 0.3
+    trace = train.run(optim.gd(eta), prob, net.W, 3)
+    assert trace.loss[0] == pytest.approx(float(prob.loss(net.W)), rel=1e-13)
+    W1 = net.W - eta * prob.grad(net.W)
+    assert trace.loss[1] == pytest.approx(float(prob.loss(W1)), rel=1e-13)
+    assert trace.loss[1] != pytest.approx(trace.loss[0], rel=1e-6)
+
+
+def _residual_record(theta, prob):
+    return prob.r(theta)
+
+
+def test_record_stacks_what_the_chapter_asks_for_at_every_step():
+    prob, net = _regression()
+    eta, steps = 0.5, 7
+    trace = train.run(optim.gd(eta), prob, net.W, steps,
+                      record=lambda th, p: {"r": p.r(th), "w0": th[0, 0]})
+    W, rs, w0 = net.W, [], []
+    for _ in range(steps + 1):
+        rs.append(np.asarray(prob.r(W)))
+        w0.append(float(W[0, 0]))
+        W = W - eta * prob.grad(W)
+    np.testing.assert_allclose(trace.records["r"], np.stack(rs), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(trace.records["w0"], w0, rtol=1e-12)
+    np.testing.assert_allclose(0.5 * np.sum(trace.records["r"] ** 2, axis=1), trace.loss, rtol=1e-12)
+    assert train.run(optim.gd(eta), prob, net.W, 2).records is None
+
+
+def test_records_are_nan_from_the_step_where_the_run_diverged():
+    prob, A, b = _linear()
+    lam_max = float(np.linalg.eigvalsh(np.asarray(A @ A.T))[-1])
+    trace = train.run(optim.gd(50.0 / lam_max), prob, jnp.zeros(A.shape[1]), 400, record=_residual_record)
+    assert trace.diverged
+    k = trace.first_nonfinite
+    assert np.all(np.isfinite(trace.records[:k])) and np.all(np.isnan(trace.records[k:]))
+
+
+def test_record_must_be_a_function():
+    prob, net = _regression()
+    with pytest.raises(ValueError, match="record must be a function"):
+        train.run(optim.gd(0.5), prob, net.W, 2, record=3)

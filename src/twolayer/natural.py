@@ -54,7 +54,6 @@ References:
 
 from __future__ import annotations
 
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -64,6 +63,7 @@ import numpy as np
 from . import _checks
 from .optim import Optimizer, no_state
 from .problem import Problem
+from .train import run
 
 #: Relative eigenvalue threshold below which a Gram (or a K-FAC factor) counts as singular.
 RCOND = 1e-10
@@ -486,25 +486,16 @@ def kfac_two_layer(eta: float, damping: float = 0.0, rcond: float = RCOND) -> Op
 # --------------------------------------------------------------------------------------------
 # The output-space picture
 # --------------------------------------------------------------------------------------------
-@partial(jax.jit, static_argnames=("opt_static", "prob_static", "steps"))
-def _path(theta0, hyper, data, *, opt_static, prob_static, steps):
-    init, step = opt_static
-    problem = prob_static._replace(data=data)
-
-    def body(carry, _):
-        theta, state = carry
-        theta, state = step(theta, state, problem, hyper)
-        return (theta, state), problem.r(theta)
-
-    _, rs = jax.lax.scan(body, (theta0, init(theta0, problem, hyper)), None, length=steps)
-    return jnp.concatenate([problem.r(theta0)[None], rs])
+def _residual(theta, problem):
+    return problem.r(theta)
 
 
 def residual_path(optimizer: Optimizer, problem: Problem, theta0, steps: int) -> np.ndarray:
     r"""The whole residual vector ``r(k) = u(k) - y`` after every step, ``k = 0..steps``.
 
-    :func:`twolayer.train.run` records norms; the output-space picture needs every coordinate.
-    Compiled once per (method, problem type, shapes, steps), like the runner.
+    The output-space picture needs every coordinate, not just norms: this is
+    :func:`twolayer.train.run` with ``record`` set to the residual, so it is the same loop (compiled
+    once per method, problem type, shapes and steps).
 
     Args:
       optimizer: an :class:`~twolayer.optim.Optimizer`.
@@ -513,7 +504,7 @@ def residual_path(optimizer: Optimizer, problem: Problem, theta0, steps: int) ->
       steps: number of steps, >= 1.
 
     Returns:
-      NumPy array ``(steps + 1, n)``; non-finite rows mean the run diverged.
+      NumPy array ``(steps + 1, n)``; rows are NaN from the step where the run diverged on.
 
     Raises:
       ValueError: on a non-positive ``steps`` or a non-Problem.
@@ -523,7 +514,4 @@ def residual_path(optimizer: Optimizer, problem: Problem, theta0, steps: int) ->
     """
     _check_problem(problem)
     steps = _checks.positive_int("steps", steps)
-    out = _path(theta0, optimizer.hyper, problem.data,
-                opt_static=(optimizer.init, optimizer.step), prob_static=problem.static,
-                steps=steps)
-    return np.asarray(out)
+    return run(optimizer, problem, theta0, steps, record=_residual).records

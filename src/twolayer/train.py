@@ -4,7 +4,9 @@ The loop records at every step ``k = 0..steps``: the loss ``1/2 ||r||^2``, ``||r
 per-neuron movement ``max_r ||theta_r(k) - theta_r(0)||`` (rows of the leading axis of each
 parameter array), and the fraction of activation patterns that differ from those at ``k = 0``
 (when the problem defines patterns). Optionally every ``gram_every`` steps it records the extreme
-eigenvalues of the current Gram ``J J^T``.
+eigenvalues of the current Gram ``J J^T``, and, with ``record=f``, whatever ``f(theta, problem)``
+returns (the whole residual vector, its projection on fixed eigenvectors, ...): the book's one loop
+serves every per-step record a chapter asks for.
 
 A run that produces NaN or infinity is not drawn as NaN: the loop freezes the last finite
 parameters, marks every later record NaN, and :attr:`Trace.first_nonfinite` says at which step
@@ -26,7 +28,12 @@ from .problem import Problem
 
 
 class Trace(NamedTuple):
-    """What a run recorded. Arrays are NumPy; index ``k`` is the state after ``k`` steps."""
+    """What a run recorded. Arrays are NumPy; index ``k`` is the state after ``k`` steps.
+
+    ``records`` is ``None`` unless :func:`run` was given ``record=f``; then it is ``f``'s output
+    stacked over ``k = 0..steps`` (a NumPy array, or a pytree of them), NaN from the step where the
+    run diverged on.
+    """
 
     loss: np.ndarray
     residual_norm: np.ndarray
@@ -38,6 +45,7 @@ class Trace(NamedTuple):
     first_nonfinite: int
     theta: Any
     name: str
+    records: Any = None
 
     @property
     def steps(self) -> int:
@@ -81,8 +89,8 @@ def _max_move(theta, theta0) -> jax.Array:
     return jnp.max(jnp.stack(jax.tree_util.tree_leaves(moves)))
 
 
-@partial(jax.jit, static_argnames=("opt_static", "prob_static", "steps", "gram_every"))
-def _run(theta0, hyper, data, *, opt_static, prob_static, steps, gram_every):
+@partial(jax.jit, static_argnames=("opt_static", "prob_static", "steps", "gram_every", "extra"))
+def _run(theta0, hyper, data, *, opt_static, prob_static, steps, gram_every, extra):
     init, step = opt_static
     problem = prob_static._replace(data=data)
     nan = jnp.array(jnp.nan, dtype=jnp.result_type(float))
@@ -106,7 +114,9 @@ def _run(theta0, hyper, data, *, opt_static, prob_static, steps, gram_every):
         else:
             lmin = lmax = nan
         out = jnp.stack([loss, rnorm, move, flips, lmin, lmax]).astype(nan.dtype)
-        return jnp.where(bad, nan, out)
+        more = None if extra is None else jax.tree_util.tree_map(
+            lambda x: jnp.where(bad, nan, jnp.asarray(x, dtype=nan.dtype)), extra(theta, problem))
+        return jnp.where(bad, nan, out), more
 
     def body(carry, k):
         theta, state, bad, first_bad = carry
@@ -122,12 +132,15 @@ def _run(theta0, hyper, data, *, opt_static, prob_static, steps, gram_every):
 
     state0 = init(theta0, problem, hyper)
     carry0 = (theta0, state0, jnp.array(False), jnp.array(-1))
-    (theta, _, bad, first_bad), recs = jax.lax.scan(body, carry0, jnp.arange(steps))
-    last = record(theta, jnp.asarray(steps), bad)
-    return jnp.concatenate([recs, last[None]]), theta, first_bad
+    (theta, _, bad, first_bad), (recs, more) = jax.lax.scan(body, carry0, jnp.arange(steps))
+    last, last_more = record(theta, jnp.asarray(steps), bad)
+    if extra is not None:
+        more = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b[None]]), more, last_more)
+    return jnp.concatenate([recs, last[None]]), more, theta, first_bad
 
 
-def run(optimizer: Optimizer, problem: Problem, theta0, steps: int, *, gram_every: int = 0) -> Trace:
+def run(optimizer: Optimizer, problem: Problem, theta0, steps: int, *, gram_every: int = 0,
+        record=None) -> Trace:
     """Run ``steps`` iterations of ``optimizer`` on ``problem`` from ``theta0``.
 
     Args:
@@ -136,24 +149,33 @@ def run(optimizer: Optimizer, problem: Problem, theta0, steps: int, *, gram_ever
       theta0: the initial parameters (for the two-layer net, ``net.W``).
       steps: number of iterations, >= 1.
       gram_every: if > 0, record the extreme eigenvalues of ``J J^T`` every ``gram_every`` steps.
+      record: optional function ``f(theta, problem) -> array (or pytree of arrays)`` evaluated at
+        every ``k = 0..steps``; its outputs, stacked, are ``Trace.records``. Pass a function defined
+        once (module level or a variable you reuse): the loop compiles once per function object.
 
     Returns:
       A :class:`Trace`. The loop compiles once per (method, problem type, shapes, steps) and is
       reused for new data, seeds and hyperparameters of the same shapes.
 
     Raises:
-      ValueError: if ``steps`` is not a positive whole number, ``gram_every`` is negative, or
-        ``theta0`` is not finite.
+      ValueError: if ``steps`` is not a positive whole number, ``gram_every`` is negative,
+        ``record`` is not callable, or ``theta0`` is not finite.
+
+    Example:
+      >>> tr = run(optim.gd(0.5), prob, net.W, 100, record=lambda th, p: p.r(th))
+      >>> tr.records.shape    # (101, n): the residual vector after every step
     """
     steps = _checks.positive_int("steps", steps)
     if isinstance(gram_every, bool) or not isinstance(gram_every, (int, np.integer)) or gram_every < 0:
         raise ValueError(f"gram_every must be a whole number >= 0 (0 = never), got {gram_every!r}.")
+    if record is not None and not callable(record):
+        raise ValueError(f"record must be a function (theta, problem) -> array, got {record!r}.")
     for leaf in jax.tree_util.tree_leaves(theta0):
         _checks.finite("theta0", leaf)
-    recs, theta, first_bad = _run(
+    recs, more, theta, first_bad = _run(
         theta0, optimizer.hyper, problem.data,
         opt_static=(optimizer.init, optimizer.step), prob_static=problem.static,
-        steps=steps, gram_every=int(gram_every),
+        steps=steps, gram_every=int(gram_every), extra=record,
     )
     recs = np.asarray(recs)
     gsteps = np.arange(0, steps + 1, gram_every) if gram_every else np.zeros(0, dtype=int)
@@ -161,4 +183,5 @@ def run(optimizer: Optimizer, problem: Problem, theta0, steps: int, *, gram_ever
         loss=recs[:, 0], residual_norm=recs[:, 1], max_move=recs[:, 2], flip_fraction=recs[:, 3],
         gram_steps=gsteps, lambda_min=recs[gsteps, 4], lambda_max=recs[gsteps, 5],
         first_nonfinite=int(first_bad), theta=theta, name=optimizer.name,
+        records=None if more is None else jax.tree_util.tree_map(np.asarray, more),
     )
