@@ -27,6 +27,8 @@ BUDGETS = {
     "gd_step_size": (60, None),
     "natural_gradient": (60, None),
     "two_timescales": (90, None),
+    "momentum": (60, None),
+    "pinn": (90, None),
 }
 
 PEAK_RSS = (
