@@ -2,7 +2,9 @@
 # make test : package tests, every chapter under nbval, then a strict book build from an empty cache,
 #             then every built page opened in headless Chromium (tests/browser/check_site.py;
 #             installs Debian's chromium with apt-get when run as root and it is missing)
-# Both create .venv and install the exact pins of requirements.txt on first use.
+# make paper: the book at the papers' sizes (TWOLAYER_SCALE=paper), from an empty cache; then
+#             `.venv/bin/python benchmarks/paper_scale.py` records per-chapter times, memory and asserts
+# All create .venv and install the exact pins of requirements.txt on first use.
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
@@ -15,7 +17,7 @@ export JAX_PLATFORMS ?= cpu
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 JB := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: book test clean env
+.PHONY: book test paper clean env
 
 env: $(STAMP)
 
@@ -37,6 +39,11 @@ test: $(STAMP)
 	rm -rf _build
 	$(JB)
 	$(BIN)/python tests/browser/check_site.py
+
+paper: $(STAMP)
+	rm -rf _build
+	TWOLAYER_SCALE=paper $(JB)
+	@echo "Book built at the papers' sizes: open _build/html/index.html"
 
 clean:
 	rm -rf _build
