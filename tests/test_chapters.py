@@ -64,3 +64,35 @@ def test_chapter_anatomy(path):
 def test_chapter_is_in_the_table_of_contents(path):
     toc = (ROOT / "_toc.yml").read_text()
     assert f"chapters/{path.stem}" in toc, f"{path.name} is not listed in _toc.yml"
+
+
+def _instructor_exercises():
+    import ast
+
+    text = (ROOT / "instructors.md").read_text()
+    m = re.search(r"^EXERCISES = (\{.*?^\})", text, re.M | re.S)
+    assert m, "instructors.md has no EXERCISES table"
+    return ast.literal_eval(m.group(1))
+
+
+def _exercise_labels(path):
+    md = "\n".join("".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown")
+    blocks = re.findall(r"^(`{3,}|:{3,})\{exercise\}[^\n]*\n(.*?)^\1\s*$", md, re.M | re.S)
+    return [re.search(r"^:label:\s*(\S+)", body, re.M) for _, body in blocks]
+
+
+def test_every_exercise_is_described_on_the_instructors_page():
+    table = _instructor_exercises()
+    labels = []
+    for path in CHAPTERS:
+        for found in _exercise_labels(path):
+            assert found, f"{path.name}: an exercise has no :label: (the instructors' page lists it by label)"
+            labels.append(found.group(1))
+    missing = [lab for lab in labels if lab not in table]
+    assert not missing, f"instructors.md EXERCISES lacks {missing}: add (kind, difficulty, description)"
+    stale = sorted(set(table) - set(labels))
+    assert not stale, f"instructors.md EXERCISES lists exercises no chapter has: {stale}"
+    for lab, (kind, level, what) in table.items():
+        assert kind in ("proof", "computation", "coding"), f"{lab}: kind {kind!r}"
+        assert level in ("easy", "medium", "hard"), f"{lab}: difficulty {level!r}"
+        assert 10 <= len(what) <= 140 and not what.endswith("."), f"{lab}: one line, no final period"
