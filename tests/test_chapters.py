@@ -96,3 +96,23 @@ def test_every_exercise_is_described_on_the_instructors_page():
         assert kind in ("proof", "computation", "coding"), f"{lab}: kind {kind!r}"
         assert level in ("easy", "medium", "hard"), f"{lab}: difficulty {level!r}"
         assert 10 <= len(what) <= 140 and not what.endswith("."), f"{lab}: one line, no final period"
+
+
+PLOTTING = re.compile(r"\bplt\.|\bax\w*\.(plot|semilogy|loglog|scatter|set_)|plotting\.")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_plotting_cells_are_collapsed(path):
+    """The page is for reading: a cell that draws a figure carries the hide-input tag."""
+    shown = [i for i, c in enumerate(_cells(path)) if c["cell_type"] == "code"
+             and PLOTTING.search("".join(c["source"]))
+             and "hide-input" not in (c.get("metadata", {}).get("tags") or [])]
+    assert not shown, f"{path.name}: plotting cells {shown} lack the hide-input tag"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_column(path):
+    """The page shows about 80-88 characters of code before it scrolls sideways."""
+    wide = [(i, line[:40]) for i, c in enumerate(_cells(path)) if c["cell_type"] == "code"
+            for line in "".join(c["source"]).splitlines() if len(line) > 88]
+    assert not wide, f"{path.name}: {len(wide)} code lines over 88 characters, e.g. {wide[:3]}"
