@@ -123,3 +123,114 @@ def test_untypeset_math_and_a_missing_report_are_reported():
     check_site.check_in_browser(page, dom)
     for expected in ("math not typeset", "JavaScript error: Uncaught TypeError", "image did not load"):
         assert any(expected in p for p in page.problems), (expected, page.problems)
+
+
+# --------------------------------------------------------------------------------------------
+# Horizontal overflow (issue 12): displays and outputs wider than the text column fail.
+# --------------------------------------------------------------------------------------------
+def _overflow(kind, px=300):
+    return {"kind": kind, "px": px, "width": 600 + px, "column": 600, "text": "H_inf = ...",
+            "chars": None if kind == "math display" else 120, "section": "results", "cell": 3,
+            "collapsed": False}
+
+
+def test_overflow_reports_fail_for_displays_and_outputs_and_warn_for_code():
+    page = check_site.Page("chapters/ch.html", BeautifulSoup("", "html.parser"))
+    info = {"overflows": [_overflow("math display"), _overflow("output"), _overflow("code input")]}
+    check_site.check_overflow(page, info)
+    assert len(page.problems) == 2, page.problems
+    assert page.problems[0].startswith("math display wider than the text column: 900 px wide "
+                                       "in a 600 px column (+300 px) [#results; code cell 3")
+    assert "output wider than the text column" in page.problems[1]
+    assert "longest line 120 characters" in page.problems[1]
+    assert "'H_inf = ...'" in page.problems[1]
+    assert [w.split(" wider")[0] for w in page.notes["warnings"]] == ["code input"]
+
+
+# A page shaped like a Jupyter Book chapter (article column 600 px, MathJax CHTML display blocks,
+# cell inputs/outputs as <pre>, a solution collapsed by sphinx-togglebutton, a hide-input cell in a
+# closed <details>), without MathJax itself: the probe only measures the elements.
+NARROW_PAGE = """<html><head><style>
+body { margin: 0; } article { width: 600px; padding: 0 20px; }
+mjx-container[display="true"] { display: block; text-align: center; }
+mjx-box { display: inline-block; }
+pre { overflow: auto; font-family: monospace; font-size: 14px; }
+.admonition.toggle-hidden .admonition-title ~ * { height: 0; margin: 0; opacity: 0;
+                                                  visibility: hidden; display: block; }
+</style></head><body><article class="bd-article"><section id="results">
+<p>Narrow prose.</p>
+<mjx-container class="MathJax" jax="CHTML" display="true"><mjx-box style="width: 400px">DISPLAY</mjx-box></mjx-container>
+<div class="cell docutils container">
+<div class="cell_input docutils container"><pre>run = train.run(problem, steps=100)</pre></div>
+<div class="cell_output docutils container"><div class="output stream"><pre>OUTPUT_LINE</pre></div></div></div>
+<div class="cell docutils container"><details class="hide above-input"><summary>Show code</summary>
+<div class="cell_input docutils container"><pre>HIDDEN_CODE</pre></div></details></div>
+<div class="solution dropdown admonition toggle toggle-hidden" id="sol-one">
+<p class="admonition-title">Solution</p>
+<mjx-container class="MathJax" jax="CHTML" display="true"><mjx-box style="width: 300px">SOLUTION</mjx-box></mjx-container>
+</div></section></article></body></html>"""
+
+
+def _browser():
+    import os
+    import shutil
+
+    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+needs_browser = pytest.mark.skipif(_browser() is None, reason="no Chromium on PATH (the browser "
+                                   "check installs Debian's chromium as root; see check_site.py)")
+
+
+def _in_browser(tmp_path, html):
+    (tmp_path / "page.html").write_text(html)
+    check_site.instrument(tmp_path, ["page.html"])
+    res = check_site.chromium(_browser(), (tmp_path / "page.html").as_uri(),
+                              f"--window-size={check_site.WIDTH},1000", "--dump-dom")
+    assert res.returncode == 0, res.stderr[-500:]
+    page = check_site.Page("page.html", BeautifulSoup("", "html.parser"))
+    info = check_site.check_in_browser(page, res.stdout)
+    return page, info, res.stdout
+
+
+@needs_browser
+def test_a_narrow_page_has_no_overflow(tmp_path):
+    page, info, dom = _in_browser(tmp_path, NARROW_PAGE)
+    assert info["overflows"] == [] and page.problems == [], (info, page.problems)
+    assert "warnings" not in page.notes
+    assert 0 < info["height"] < 1000
+    # Measuring opened the collapsed solution and hide-input cell only for the moment it took.
+    sol = BeautifulSoup(dom, "html.parser").find(id="sol-one")
+    assert "toggle-hidden" in sol["class"]
+    assert BeautifulSoup(dom, "html.parser").find("details").get("open") is None
+
+
+WIDE = "x" * 150   # 150 monospace characters at 14 px: about 1260 px, twice the column
+
+
+@needs_browser
+@pytest.mark.parametrize("old, new, kind, fails", [
+    ('style="width: 400px">DISPLAY', 'style="width: 900px">DISPLAY', "math display", True),
+    ("OUTPUT_LINE", "short\n" + WIDE + "\nshort", "output", True),
+    ('style="width: 300px">SOLUTION', 'style="width: 800px">SOLUTION', "math display", True),
+    ("run = train.run(problem, steps=100)", WIDE, "code input", False),
+    ("HIDDEN_CODE", WIDE, "code input", False),
+])
+def test_an_overwide_element_is_reported(tmp_path, old, new, kind, fails):
+    assert old in NARROW_PAGE
+    page, info, _ = _in_browser(tmp_path, NARROW_PAGE.replace(old, new))
+    found = [o for o in info["overflows"] if o["kind"] == kind]
+    assert len(found) == 1 and len(info["overflows"]) == 1, info["overflows"]
+    o = found[0]
+    assert o["section"] == "results" and o["column"] == 600 and o["px"] > 100, o
+    assert o["collapsed"] == (new.startswith('style="width: 800px">SOLUTION') or old == "HIDDEN_CODE")
+    if kind == "math display":
+        assert o["text"] in ("DISPLAY", "SOLUTION"), o     # no MathJax here: the element's text
+    else:
+        assert o["text"].startswith("xxxx") and o["chars"] == 150, o
+    report = page.problems if fails else page.notes.get("warnings", [])
+    assert len(report) == 1 and report[0].startswith(f"{kind} wider than the text column"), report
+    assert (page.problems == []) == (not fails)

@@ -73,6 +73,15 @@ CHROMIUM_FLAGS = [
     f"--virtual-time-budget={VIRTUAL_TIME_MS}",
 ]
 
+# Horizontal overflow: an element counts as wider than the text column when its content is more
+# than this many CSS pixels wider than its box, or its box sticks out of the column by as much.
+OVERFLOW_TOL_PX = 4
+# What fails the check (each kind is an element the probe measures, see PROBE_JS): a display or an
+# output the reader has to scroll sideways (or that spills over the margin) hides part of a
+# formula or a printed table. Code *inputs* wider than the column only scroll inside their own box
+# and most are collapsed (hide-input); they are listed as warnings, not failures.
+OVERFLOW_FAILS = ("math display", "output", "table", "page")
+
 # Injected at the top of <head> in a temporary copy of each page. When the page has loaded and
 # MathJax (if any) has finished typesetting, it appends a JSON report that --dump-dom returns.
 PROBE_ID = "twolayer-browser-probe"
@@ -89,6 +98,84 @@ PROBE_JS = """
   window.addEventListener("unhandledrejection", function (e) {
     errors.push("unhandled promise rejection: " + String(e.reason));
   });
+  // Elements whose content is wider than the text column (see OVERFLOW_KINDS). Collapsed
+  // content (hide-input cells, solution dropdowns) is opened, measured and closed again in one
+  // synchronous step, so the page the reader sees (and the screenshot) is not changed.
+  var TOL = %(tol)d;
+  function squash(s, n) {
+    s = (s || "").replace(/\\s+/g, " ").trim();
+    return s.length > n ? s.slice(0, n - 3) + "..." : s;
+  }
+  function texOf(el) {
+    try {
+      for (var item of window.MathJax.startup.document.math) {
+        if (item.typesetRoot === el) { return item.math; }
+      }
+    } catch (e) {}
+    return el.textContent;
+  }
+  function longestLine(el) {
+    var lines = (el.innerText || el.textContent || "").split("\\n"), best = "";
+    lines.forEach(function (l) { if (l.length > best.length) { best = l; } });
+    return best;
+  }
+  function overflows() {
+    var hidden = [], closed = [];
+    document.querySelectorAll(".toggle-hidden").forEach(function (el) {
+      hidden.push(el); el.classList.remove("toggle-hidden");
+    });
+    document.querySelectorAll("details:not([open])").forEach(function (el) {
+      closed.push(el); el.open = true;
+    });
+    var found = [], seen = [];
+    var groups = [
+      ["math display", "mjx-container[display='true']"],
+      ["output", "div.cell_output pre, div.cell_output div.output.text_html, " +
+                 "div.cell_output div.output.text_latex"],
+      ["code input", "div.cell_input pre"],
+      ["table", "article table"],
+    ];
+    try {
+      groups.forEach(function (g) {
+        document.querySelectorAll(g[1]).forEach(function (el) {
+          if (seen.some(function (s) { return s.contains(el) || el.contains(s); })) { return; }
+          if (g[0] === "table" && el.closest("div.cell_output")) { return; }
+          var col = el.closest("article") || document.body;
+          var cr = col.getBoundingClientRect(), r = el.getBoundingClientRect();
+          var cs = getComputedStyle(col);
+          var colLeft = cr.left + parseFloat(cs.paddingLeft || "0");
+          var colRight = cr.right - parseFloat(cs.paddingRight || "0");
+          var inside = el.scrollWidth - el.clientWidth;       // content wider than its own box
+          var outside = Math.round(r.right - colRight);       // box sticking out of the column
+          var over = Math.max(inside, outside);
+          if (r.width === 0 || over <= TOL) { return; }
+          seen.push(el);
+          var text = g[0] === "math display" ? texOf(el) : g[0] === "table" ? el.textContent
+                                                                           : longestLine(el);
+          var sec = el.closest("section[id]");
+          var cell = el.closest("div.cell");
+          var collapsed = hidden.concat(closed).some(function (h) { return h.contains(el); });
+          found.push({kind: g[0], px: over, width: Math.round(el.scrollWidth),
+                      column: Math.round(colRight - colLeft), text: squash(text, 90),
+                      chars: g[0] === "math display" ? null : longestLine(el).length,
+                      section: sec ? sec.id : null,
+                      cell: cell ? Array.prototype.indexOf.call(
+                          document.querySelectorAll("div.cell"), cell) + 1 : null,
+                      collapsed: collapsed});
+        });
+      });
+      var doc = document.documentElement;
+      if (doc.scrollWidth > doc.clientWidth + TOL) {
+        found.push({kind: "page", px: doc.scrollWidth - doc.clientWidth, width: doc.scrollWidth,
+                    column: doc.clientWidth, text: "the whole page scrolls sideways",
+                    chars: null, section: null, cell: null, collapsed: false});
+      }
+    } finally {
+      hidden.forEach(function (el) { el.classList.add("toggle-hidden"); });
+      closed.forEach(function (el) { el.open = false; });
+    }
+    return found;
+  }
   function report(state) {
     var images = Array.prototype.map.call(document.images, function (im) {
       return {src: im.getAttribute("src"), complete: im.complete,
@@ -97,10 +184,12 @@ PROBE_JS = """
     var body = document.body || document.documentElement;
     var out = {state: state, errors: errors, images: images,
                height: Math.max(body.scrollHeight, document.documentElement.scrollHeight),
+               width: window.innerWidth,
                mathjax: !!(window.MathJax && window.MathJax.version) ? window.MathJax.version : null};
+    try { out.overflows = overflows(); } catch (e) { errors.push("overflow probe: " + e); }
     var el = document.createElement("script");
     el.type = "application/json";
-    el.id = "%s";
+    el.id = "%(probe_id)s";
     el.textContent = JSON.stringify(out);
     body.appendChild(el);
   }
@@ -116,7 +205,7 @@ PROBE_JS = """
     }
   });
 })();</script>
-""" % PROBE_ID
+""" % {"probe_id": PROBE_ID, "tol": OVERFLOW_TOL_PX}
 
 RAW_TEX = [
     (re.compile(r"\\\(|\\\)"), "raw \\( \\) inline math"),
@@ -416,11 +505,38 @@ def check_in_browser(page: Page, dom: str) -> dict:
         if not im["complete"] or im["width"] <= 0 or im["height"] <= 0:
             page.problems.append(f"image did not load in the browser: {im['src']}")
     page.notes["images"] = len(info["images"])
+    page.notes["height"] = info.get("height")
+    check_overflow(page, info)
     # Solutions must be collapsed when the page opens (sphinx-togglebutton hides dropdowns).
     for sol in soup.select("div.solution"):
         if "toggle-hidden" not in sol.get("class", []):
             page.problems.append(f"solution {sol.get('id', '?')!r} is visible when the page opens")
     return info
+
+
+def describe_overflow(o: dict) -> str:
+    """One line an author can act on: what is too wide, by how much, where, and its text."""
+    where = []
+    if o.get("section"):
+        where.append(f"#{o['section']}")
+    if o.get("cell"):
+        where.append(f"code cell {o['cell']} of the page")
+    if o.get("collapsed"):
+        where.append("collapsed when the page opens")
+    size = f"{o['width']} px wide in a {o['column']} px column (+{o['px']} px)"
+    if o.get("chars"):
+        size += f", longest line {o['chars']} characters"
+    return (f"{o['kind']} wider than the text column: {size}"
+            + (f" [{'; '.join(where)}]" if where else "") + f": {o['text']!r}")
+
+
+def check_overflow(page: Page, info: dict) -> None:
+    """Displays, outputs and tables wider than the text column fail; wide code inputs warn."""
+    for o in info.get("overflows") or []:
+        if o["kind"] in OVERFLOW_FAILS:
+            page.problems.append(describe_overflow(o))
+        else:
+            page.notes.setdefault("warnings", []).append(describe_overflow(o))
 
 
 def instrument(copy_root: Path, pages: list[str]) -> None:
@@ -531,7 +647,7 @@ def main() -> int:
 
     missing_toc = [d for d in toc if d not in pages]
     check_instructors(pages)
-    print(f"\n{'page':<34} {'math':>5} {'imgs':>5} {'figs':>5}  screenshot / result")
+    print(f"\n{'page':<34} {'math':>5} {'imgs':>5} {'figs':>5} {'height':>7}  screenshot / result")
     failed = 0
     for rel, info, shot in results:
         page = pages[rel]
@@ -541,10 +657,15 @@ def main() -> int:
         if info is None and not page.problems:
             status, where = "OK", f"redirect to {redirect_target(page.soup)}"
         print(f"{rel:<34} {n.get('math', '-'):>5} {n.get('images', '-'):>5} {n.get('figures', '-'):>5}"
-              f"  {where}  {status}")
+              f" {n.get('height') or '-':>7}  {where}  {status}")
         failed += bool(page.problems)
     problems = [(rel, p) for rel in rels for p in pages[rel].problems]
     problems += [(d, "listed in _toc.yml but not built") for d in missing_toc]
+    warnings = [(rel, w) for rel in rels for w in pages[rel].notes.get("warnings", [])]
+    if warnings:
+        print(f"\nWarnings (do not fail the check): {len(warnings)}")
+        for rel, w in warnings:
+            print(f"  {rel}: {w}")
     print(f"\n{len(rels)} pages opened, {links} internal links checked, "
           f"{time.perf_counter() - t_start:.0f} s")
     if problems:
