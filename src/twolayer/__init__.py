@@ -5,6 +5,6 @@ Modules: ``data``, ``models``, ``problem``, ``kernels``, ``optim``, ``train``, `
 switch (chapters call ``jax.config.update("jax_enable_x64", True)`` themselves).
 """
 
-from . import config, data, kernels, models, natural, optim, pinn, plotting, problem, rates, timescales, train  # noqa: F401
+from . import config, data, flows, kernels, models, momentum, natural, optim, pinn, plotting, problem, rates, timescales, train  # noqa: F401
 
 __version__ = "0.1.0"
