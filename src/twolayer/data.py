@@ -117,3 +117,110 @@ def digits_pair(key, n: int, classes=(4, 9), noise: float = 0.3):
     X = normalize(jnp.asarray(bunch.data[idx], dtype=jnp.result_type(float)))
     Y = jax.nn.one_hot(labels, 2, dtype=X.dtype) - 0.5 + noise * jax.random.normal(k_noise, (n, 2))
     return X, Y, jnp.asarray(labels)
+
+
+# --- Datasets bundled with scikit-learn for the momentum chapter ------------------------------------
+
+BUNDLED = ("digits", "breast_cancer", "diabetes")
+
+
+def bundled(key, name: str, n: int, *, d: int | None = None, classes=(3, 8), target_scale=0.1,
+            min_angle: float = 1e-3):
+    """A real regression problem on the unit sphere from a dataset bundled with scikit-learn.
+
+    Preprocessing (the same for every dataset): pick the raw inputs and a target, optionally project
+    the centred inputs on their top ``d`` principal components, scale every row to unit norm, drop
+    rows nearly parallel to an earlier one (angle below ``min_angle``, so that ``lambda_0 > 0``),
+    draw ``n`` of the rest without replacement, and multiply the targets by ``target_scale``.
+
+    - ``"digits"``: the 8x8 digits of two classes (default 3 and 8), target ``+1`` / ``-1``.
+    - ``"breast_cancer"``: 569 x 30, columns standardised, target ``+1`` (benign) / ``-1``.
+    - ``"diabetes"``: 442 x 10 (already centred and scaled), target standardised.
+
+    Nothing is downloaded: the three sets ship inside scikit-learn.
+
+    Args:
+      key: a ``jax.random`` key (draws the rows).
+      name: one of :data:`BUNDLED`.
+      n: number of points.
+      d: if given, the number of principal components kept (``<=`` the input dimension).
+      classes: the two digits, for ``"digits"``.
+      target_scale: factor applied to the targets, > 0.
+      min_angle: smallest angle (radians) allowed between two kept inputs.
+
+    Returns:
+      ``(X, y)`` with ``X`` of shape ``(n, d)`` (unit rows) and ``y`` of shape ``(n,)``.
+
+    Raises:
+      ValueError: on an unknown name, a bad ``n`` or ``d``, or ``classes`` that are not two digits.
+    """
+    import numpy as np
+    from sklearn import datasets as skd
+
+    if name not in BUNDLED:
+        raise ValueError(f"name must be one of {BUNDLED}, got {name!r}.")
+    n = _checks.positive_int("n", n)
+    target_scale = _checks.positive("target_scale", target_scale)
+    if name == "digits":
+        try:
+            c0, c1 = (int(c) for c in classes)
+        except (TypeError, ValueError):
+            raise ValueError(f"classes must be two digits, got {classes!r}.") from None
+        if c0 == c1 or not (0 <= c0 <= 9 and 0 <= c1 <= 9):
+            raise ValueError(f"classes must be two different digits in 0..9, got {classes!r}.")
+        b = skd.load_digits()
+        keep = (b.target == c0) | (b.target == c1)
+        A, t = b.data[keep].astype(float), np.where(b.target[keep] == c0, 1.0, -1.0)
+    elif name == "breast_cancer":
+        b = skd.load_breast_cancer()
+        A = (b.data - b.data.mean(0)) / b.data.std(0)
+        t = np.where(b.target == 1, 1.0, -1.0)
+    else:
+        b = skd.load_diabetes()
+        A, t = b.data.astype(float), (b.target - b.target.mean()) / b.target.std()
+    if d is not None:
+        d = _checks.positive_int("d", d)
+        if d > A.shape[1]:
+            raise ValueError(f"d = {d} exceeds the input dimension {A.shape[1]} of {name}.")
+        Ac = A - A.mean(0)
+        _, _, Vt = np.linalg.svd(Ac, full_matrices=False)
+        A = Ac @ Vt[:d].T
+    norms = np.linalg.norm(A, axis=1)
+    A, t = A[norms > 0], t[norms > 0]
+    A = A / np.linalg.norm(A, axis=1, keepdims=True)
+    order = np.asarray(jax.random.permutation(key, A.shape[0]))
+    cos_max = np.cos(_checks.positive("min_angle", min_angle))
+    chosen = []
+    for i in order:
+        if len(chosen) == n:
+            break
+        if not chosen or np.max(np.abs(A[chosen] @ A[i])) < cos_max:
+            chosen.append(i)
+    if len(chosen) < n:
+        raise ValueError(f"{name} has only {len(chosen)} usable rows (no two nearly parallel); n = {n}.")
+    idx = np.array(chosen)
+    return jnp.asarray(A[idx]), jnp.asarray(target_scale * t[idx])
+
+
+def digits_raw(key, n: int):
+    """Bu et al.'s preprocessing on the bundled 8x8 digits: raw pixels in ``[0, 1]``, labels as targets.
+
+    Bu et al. feed MNIST as ``ToTensor`` gives it (pixels in ``[0, 1]``, no normalisation) and regress
+    on the digit label itself (a real number in ``0..9``). Here the 8x8 digits (pixels ``0..16``) are
+    divided by 16; ``n`` images are drawn without replacement.
+
+    Returns:
+      ``(X, y)``: ``X`` of shape ``(n, 64)``, ``y`` of shape ``(n,)`` with values in ``0..9``.
+
+    Raises:
+      ValueError: unless ``1 <= n <= 1797``.
+    """
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    n = _checks.positive_int("n", n)
+    b = load_digits()
+    if n > b.data.shape[0]:
+        raise ValueError(f"n must be at most {b.data.shape[0]} (the bundled digits), got {n}.")
+    idx = np.asarray(jax.random.choice(key, b.data.shape[0], (n,), replace=False))
+    return jnp.asarray(b.data[idx] / 16.0), jnp.asarray(b.target[idx].astype(float))

@@ -173,3 +173,73 @@ def regression(net: Net, X, y, *, require_unit_inputs: bool = True) -> Problem:
         _checks.unit_rows("X", X)
     data = {"X": jnp.asarray(X), "y": jnp.asarray(y), "a": jnp.asarray(net.a)}
     return Problem(_residual, _vjp, _jacobian, _gram, _patterns, data)
+
+
+# --- Bu, Xu & Chen's network: both layers and the bias trained, mean squared error ---------------------
+
+
+def bu_init(key, m: int, d: int) -> dict:
+    r"""Bu et al.'s initialisation of ``f(x) = sum_r a_r relu(w_r . x + b_r)`` (no ``m^-1/2``).
+
+    As in their official code: the first layer ``w_r ~ N(0, I/m^2)`` (standard deviation ``1/m``),
+    the bias ``b_r ~ U(-1/sqrt d, 1/sqrt d)`` (PyTorch's default for ``Linear(d, m)``), the second
+    layer ``a_r ~ U(-1, 1)``. All three are trained.
+
+    Returns:
+      ``{"W": (m, d), "b": (m,), "a": (m,)}``.
+
+    Raises:
+      ValueError: if ``m`` or ``d`` is not a positive whole number.
+    """
+    m = _checks.positive_int("m (the width)", m)
+    d = _checks.positive_int("d", d)
+    kw, kb, ka = jax.random.split(key, 3)
+    bound = 1.0 / jnp.sqrt(d)
+    return {"W": jax.random.normal(kw, (m, d)) / m,
+            "b": jax.random.uniform(kb, (m,), minval=-bound, maxval=bound),
+            "a": jax.random.uniform(ka, (m,), minval=-1.0, maxval=1.0)}
+
+
+def bu_predict(params, X):
+    """Outputs ``u_i = sum_r a_r relu(w_r . x_i + b_r)``, shape ``(n,)``."""
+    return jax.nn.relu(X @ params["W"].T + params["b"]) @ params["a"]
+
+
+def _bu_residual(params, data):
+    # sqrt(2/n) (u - y): then 1/2 ||r||^2 = mean((u - y)^2), PyTorch's nn.MSELoss.
+    n = data["y"].shape[0]
+    return jnp.sqrt(2.0 / n) * (bu_predict(params, data["X"]) - data["y"])
+
+
+def _bu_patterns(params, data):
+    return data["X"] @ params["W"].T + params["b"] >= 0
+
+
+_BU = None
+
+
+def bu_regression(X, y) -> Problem:
+    r"""Bu et al.'s training problem: mean squared error, all parameters ``{"W", "b", "a"}`` trained.
+
+    The residual is ``r = sqrt(2/n) (u - y)``, so ``L = 1/2 ||r||^2 = (1/n) sum_i (u_i - y_i)^2`` is
+    PyTorch's ``nn.MSELoss`` and a step ``s`` of :mod:`twolayer.optim` is their learning rate.
+    Derivatives by autodiff. Inputs need not be unit-norm (Bu et al. use raw pixels).
+
+    Raises:
+      ValueError: on mismatched shapes or non-finite entries.
+
+    References:
+      Z. Bu, S. Xu, K. Chen, AISTATS 2021; official code ``github.com/ShiyunXu/NTK_Optimizer``.
+    """
+    global _BU
+    _checks.ndim("X", X, 2)
+    _checks.ndim("y", y, 1)
+    _checks.finite("X", X)
+    _checks.finite("y", y)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows (inputs) but y has {y.shape[0]} targets.")
+    if _BU is None:  # one set of functions for every call: one compiled loop per shape
+        from .problem import from_residual
+
+        _BU = from_residual(_bu_residual, None, patterns=_bu_patterns)
+    return _BU._replace(data={"X": jnp.asarray(X), "y": jnp.asarray(y)})
