@@ -98,3 +98,65 @@ def test_step_size_helpers_reject_bad_input():
         rates.first_increase([np.nan, 1.0])
     with pytest.raises(ValueError, match="lambda_0"):
         rates.step_gain(0.0, 1.0, 5)
+
+
+# --- What the chapters read off `rates` without another check: pinned to hand-computed values ----
+
+
+def test_gd_bound_factor_is_one_minus_eta_lambda0_over_two():
+    """The theorems' factor per step is (1 - eta lambda_0 / 2), not (1 - eta lambda_0) or its square."""
+    b = rates.gd_bound(3.0, 0.5, 0.4, 4)
+    np.testing.assert_allclose(b, 3.0 * 0.9 ** np.arange(5), rtol=1e-15)
+    assert len(rates.gd_bound(1.0, 0.1, 0.2, 0)) == 1
+    with pytest.raises(ValueError, match="outside the theorem"):
+        rates.gd_bound(1.0, 10.0, 0.5, 3)  # eta lambda_0 / 2 = 2.5
+
+
+def test_xu_theorem_step_and_the_step_scales():
+    assert rates.xu_theorem_step(2.0, 0.4) == pytest.approx(1 / 2.1, rel=1e-15)
+    assert 4 / 5 / 2.0 <= rates.xu_theorem_step(2.0, 2.0) < rates.xu_step(2.0)
+    assert rates.xu_step(4.0, c=0.5) == pytest.approx(0.125, rel=1e-15)
+    assert rates.du_step(0.2, 10, c=3.0) == pytest.approx(0.006, rel=1e-15)
+    with pytest.raises(ValueError, match="exceeds"):
+        rates.xu_theorem_step(1.0, 2.0)
+    with pytest.raises(ValueError, match="lambda_0"):
+        rates.xu_theorem_step(1.0, 0.0)
+
+
+def test_linearized_loss_slope_is_twice_the_log_of_the_factor():
+    """log L shrinks by 2 log|1 - eta lam| per step: the loss is a square (a factor 2 error fails)."""
+    assert rates.linearized_loss_slope(0.5, 0.4) == pytest.approx(2 * np.log(0.8), rel=1e-15)
+    assert rates.linearized_loss_slope(1.0, 3.0) == pytest.approx(2 * np.log(2.0), rel=1e-15)
+    H = np.diag([0.3, 1.0, 2.0])
+    lin = rates.linearized_loss(H, np.array([1.0, 1.0, 1.0]), 0.5, 40)
+    late = rates.fit_linear_rate(lin, (20, 41))
+    assert late.slope == pytest.approx(rates.linearized_loss_slope(0.5, 0.3), rel=1e-6)
+    np.testing.assert_allclose(lin, 0.5 * (0.85 ** (2 * np.arange(41)) + 0.5 ** (2 * np.arange(41))
+                                           + 0.0 ** (2 * np.arange(41))), rtol=1e-13)
+
+
+def test_fits_use_natural_logs_and_absolute_step_indices():
+    """exp(intercept) * x^slope must redraw the data: the figures draw fit lines that way."""
+    x = np.array([10.0, 20.0, 40.0, 80.0])
+    fit = rates.fit_power_law(x, 5.0 * x**1.7)
+    assert fit.slope == pytest.approx(1.7, rel=1e-12)
+    assert fit.intercept == pytest.approx(np.log(5.0), rel=1e-12)
+    np.testing.assert_allclose(np.exp(fit.intercept) * x**fit.slope, 5.0 * x**1.7, rtol=1e-12)
+    k = np.arange(50)
+    v = 3.0 * 0.9**k
+    lin = rates.fit_linear_rate(v, (10, 40))
+    assert lin.intercept == pytest.approx(np.log(3.0), rel=1e-12)  # k counts from the trace start
+    assert lin.n_points == 30 and lin.factor == pytest.approx(0.9, rel=1e-12)
+    v[30:] = 1e-30  # round-off below the floor is left out of the fit
+    assert rates.fit_linear_rate(v, (10, 50)).n_points == 20
+    assert rates.fit_linear_rate(v, (10, 50)).slope == pytest.approx(np.log(0.9), rel=1e-12)
+
+
+def test_steps_to_and_first_violation_on_hand_made_sequences():
+    v = np.array([1.0, 0.5, 0.2, 0.1, 0.01])
+    assert rates.steps_to(v, 0.1) == 3
+    assert rates.steps_to(v, 0.001) == -1
+    b = np.array([1.0, 0.6, 0.2, 0.09, 0.02])
+    assert rates.first_violation(v, b) == 3
+    assert rates.first_violation(v, b, rtol=0.2) == -1  # 0.1 <= 0.09 * 1.2
+    assert rates.first_violation([1.0, np.nan], [1.0, 1.0]) == 1

@@ -94,6 +94,27 @@ def xu_step(h_norm: float, c: float = 1.0) -> float:
     return c / _checks.positive("||H_inf||", h_norm)
 
 
+def xu_theorem_step(h_norm: float, lam0: float) -> float:
+    """The largest step of the book's statement of Xu et al.'s theorem: ``1/(||H_inf|| + lambda_0/4)``.
+
+    The proof needs ``eta <= 1/lambda_max(H(k))`` while ``||H(k) - H_inf|| <= lambda_0/4``, so
+    ``eta <= 1/(||H_inf|| + lambda_0/4)`` suffices. Since ``lambda_0 <= ||H_inf||`` it is at least
+    ``4/(5 ||H_inf||)`` and below ``1/||H_inf||`` (:func:`xu_step`, the scale).
+
+    Raises:
+      ValueError: if either argument is not positive, or ``lambda_0 > ||H_inf||`` (impossible for
+        the smallest and largest eigenvalue of one matrix).
+    """
+    h_norm = _checks.positive("||H_inf||", h_norm)
+    lam0 = _checks.positive("lambda_0", lam0)
+    if lam0 > h_norm * (1 + 1e-12):
+        raise ValueError(
+            f"lambda_0 = {lam0:.4g} exceeds ||H_inf|| = {h_norm:.4g}; pass the smallest and the "
+            "largest eigenvalue of H_inf, in that order."
+        )
+    return 1.0 / (h_norm + lam0 / 4)
+
+
 def steps_to(values, rel: float) -> int:
     """First ``k`` with ``values[k] <= rel * values[0]``; ``-1`` if never reached."""
     v = np.asarray(values, dtype=float)
