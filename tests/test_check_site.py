@@ -129,7 +129,7 @@ def test_untypeset_math_and_a_missing_report_are_reported():
 # Horizontal overflow (issue 12): displays and outputs wider than the text column fail.
 # --------------------------------------------------------------------------------------------
 def _overflow(kind, px=300):
-    return {"kind": kind, "px": px, "width": 600 + px, "column": 600, "text": "H_inf = ...",
+    return {"kind": kind, "px": px, "width": 600 + px, "room": 600, "column": 600, "text": "H_inf = ...",
             "chars": None if kind == "math display" else 120, "section": "results", "cell": 3,
             "collapsed": False}
 
@@ -139,8 +139,8 @@ def test_overflow_reports_fail_for_displays_and_outputs_and_warn_for_code():
     info = {"overflows": [_overflow("math display"), _overflow("output"), _overflow("code input")]}
     check_site.check_overflow(page, info)
     assert len(page.problems) == 2, page.problems
-    assert page.problems[0].startswith("math display wider than the text column: 900 px wide "
-                                       "in a 600 px column (+300 px) [#results; code cell 3")
+    assert page.problems[0].startswith("math display wider than the text column: 900 px wide, "
+                                       "600 px of room (+300 px) [#results; code cell 3")
     assert "output wider than the text column" in page.problems[1]
     assert "longest line 120 characters" in page.problems[1]
     assert "'H_inf = ...'" in page.problems[1]
@@ -152,6 +152,7 @@ def test_overflow_reports_fail_for_displays_and_outputs_and_warn_for_code():
 # closed <details>), without MathJax itself: the probe only measures the elements.
 NARROW_PAGE = """<html><head><style>
 body { margin: 0; } article { width: 600px; padding: 0 20px; }
+mjx-container { overflow: auto; }   /* as the book theme styles it */
 mjx-container[display="true"] { display: block; text-align: center; }
 mjx-box { display: inline-block; }
 pre { overflow: auto; font-family: monospace; font-size: 14px; }
@@ -160,6 +161,8 @@ pre { overflow: auto; font-family: monospace; font-size: 14px; }
 </style></head><body><article class="bd-article"><section id="results">
 <p>Narrow prose.</p>
 <mjx-container class="MathJax" jax="CHTML" display="true"><mjx-box style="width: 400px">DISPLAY</mjx-box></mjx-container>
+<div class="proof theorem admonition" style="padding: 0 100px">
+<mjx-container class="MathJax" jax="CHTML" display="true"><mjx-box style="width: 300px">THEOREM</mjx-box></mjx-container></div>
 <div class="cell docutils container">
 <div class="cell_input docutils container"><pre>run = train.run(problem, steps=100)</pre></div>
 <div class="cell_output docutils container"><div class="output stream"><pre>OUTPUT_LINE</pre></div></div></div>
@@ -216,6 +219,8 @@ WIDE = "x" * 150   # 150 monospace characters at 14 px: about 1260 px, twice the
     ('style="width: 400px">DISPLAY', 'style="width: 900px">DISPLAY', "math display", True),
     ("OUTPUT_LINE", "short\n" + WIDE + "\nshort", "output", True),
     ('style="width: 300px">SOLUTION', 'style="width: 800px">SOLUTION', "math display", True),
+    # inside a theorem box (400 px of room in the 600 px column): fits the column, not the box
+    ('style="width: 300px">THEOREM', 'style="width: 500px">THEOREM', "math display", True),
     ("run = train.run(problem, steps=100)", WIDE, "code input", False),
     ("HIDDEN_CODE", WIDE, "code input", False),
 ])
@@ -225,10 +230,11 @@ def test_an_overwide_element_is_reported(tmp_path, old, new, kind, fails):
     found = [o for o in info["overflows"] if o["kind"] == kind]
     assert len(found) == 1 and len(info["overflows"]) == 1, info["overflows"]
     o = found[0]
-    assert o["section"] == "results" and o["column"] == 600 and o["px"] > 100, o
+    assert o["section"] == "results" and o["column"] == 600 and o["px"] >= 100, o
+    assert o["room"] == (400 if "THEOREM" in new else 600 if kind != "code input" else o["room"]), o
     assert o["collapsed"] == (new.startswith('style="width: 800px">SOLUTION') or old == "HIDDEN_CODE")
     if kind == "math display":
-        assert o["text"] in ("DISPLAY", "SOLUTION"), o     # no MathJax here: the element's text
+        assert o["text"] in ("DISPLAY", "SOLUTION", "THEOREM"), o  # no MathJax: the element's text
     else:
         assert o["text"].startswith("xxxx") and o["chars"] == 150, o
     report = page.problems if fails else page.notes.get("warnings", [])

@@ -156,6 +156,9 @@ PROBE_JS = """
           var cell = el.closest("div.cell");
           var collapsed = hidden.concat(closed).some(function (h) { return h.contains(el); });
           found.push({kind: g[0], px: over, width: Math.round(el.scrollWidth),
+                      // the room it has: its own box (a theorem box is narrower than the
+                      // column), or the column from its left edge when the box sticks out
+                      room: inside >= outside ? el.clientWidth : Math.round(colRight - r.left),
                       column: Math.round(colRight - colLeft), text: squash(text, 90),
                       chars: g[0] === "math display" ? null : longestLine(el).length,
                       section: sec ? sec.id : null,
@@ -523,7 +526,10 @@ def describe_overflow(o: dict) -> str:
         where.append(f"code cell {o['cell']} of the page")
     if o.get("collapsed"):
         where.append("collapsed when the page opens")
-    size = f"{o['width']} px wide in a {o['column']} px column (+{o['px']} px)"
+    room = o.get("room", o["column"])
+    size = f"{o['width']} px wide, {room} px of room (+{o['px']} px)"
+    if room != o["column"]:
+        size += f"; the text column is {o['column']} px"
     if o.get("chars"):
         size += f", longest line {o['chars']} characters"
     return (f"{o['kind']} wider than the text column: {size}"
