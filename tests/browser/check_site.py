@@ -25,9 +25,22 @@ with its page, when any of these fails:
   at an ``id`` of the target page. No page loads a script or stylesheet from the network.
 * **Course use**: every chapter page (a page built from an ``.ipynb``) offers its ``.ipynb`` for
   download, and every exercise solution is collapsed when the page opens.
+* **Nothing is wider than the text column** (at the window width ``WIDTH``): no MathJax display
+  (``mjx-container[display]``), no cell output (its ``<pre>``, HTML or LaTeX output), no table and
+  not the page itself is wider than the room it has, by more than ``OVERFLOW_TOL_PX``; content
+  that is collapsed when the page opens (solutions, hide-input cells) is opened for the moment
+  of the measurement and counts too. Each one is reported with its width, its room, the section
+  id, the code cell's number on the page, and the start of its longest line (or its TeX). Code
+  *inputs* wider than the column are listed as warnings only (see ``OVERFLOW_FAILS``).
+  At 1280 px the column is 688 px (the right-hand contents sidebar shows from 1200 px on; a 1000
+  px window has 736 px, a 1920 px one 790 px), which holds 78 characters of a printed output and
+  77 of code (14 px monospace, about 8.4 px a character plus 32 px of padding); a theorem or
+  exercise box has about 60 px less. Keep printed lines to 76 characters or fewer.
 
 A screenshot of every page of the table of contents is saved under ``--screenshots`` (full page
-height, capped at ``MAX_SHOT_HEIGHT`` pixels).
+height, capped at ``MAX_SHOT_HEIGHT`` pixels), and the summary gives every page's full height in
+pixels at this width (``benchmarks/page_heights.py`` measures the chapters alone and compares two
+builds).
 
 Chromium: ``$CHROMIUM`` if set, else ``chromium`` (Debian's package) or ``chromium-browser`` on
 PATH. When none is found and we run as root with apt-get, Debian's ``chromium`` is installed
@@ -528,12 +541,12 @@ def describe_overflow(o: dict) -> str:
         where.append("collapsed when the page opens")
     room = o.get("room", o["column"])
     size = f"{o['width']} px wide, {room} px of room (+{o['px']} px)"
-    if room != o["column"]:
+    if abs(room - o["column"]) > 16:        # in a theorem/exercise box, say how wide the column is
         size += f"; the text column is {o['column']} px"
     if o.get("chars"):
         size += f", longest line {o['chars']} characters"
     return (f"{o['kind']} wider than the text column: {size}"
-            + (f" [{'; '.join(where)}]" if where else "") + f": {o['text']!r}")
+            + (f" [{'; '.join(where)}]" if where else "") + f': "{o["text"]}"')
 
 
 def check_overflow(page: Page, info: dict) -> None:
