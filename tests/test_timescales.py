@@ -166,16 +166,27 @@ def test_optimal_outer_is_the_least_squares_fit():
     assert ts.reduced_loss(u, T, eta, 8000) == pytest.approx(0.888, abs=2e-3)
 
 
-def test_reduced_velocity_is_minus_the_gradient_of_the_reduced_loss():
-    # Envelope theorem: holding a at a*(u) gives the full gradient of min_a L.
-    u = np.asarray(U_SPREAD)
-    eta, N = 0.02, 2000
-    v = np.asarray(ts.reduced_velocity(u, T, eta, N))
-    for j in (1, 4, 9):
+def _fd_reduced_gradient(u, eta, N, step=1e-6):
+    g = np.zeros_like(u)
+    for j in range(u.size):
         e = np.zeros_like(u)
-        e[j] = 1e-6
-        fd = (ts.reduced_loss(u + e, T, eta, N) - ts.reduced_loss(u - e, T, eta, N)) / 2e-6
-        assert -fd == pytest.approx(v[j], rel=1e-5, abs=1e-8)
+        e[j] = step
+        g[j] = (ts.reduced_loss(u + e, T, eta, N) - ts.reduced_loss(u - e, T, eta, N)) / (2 * step)
+    return g
+
+
+@pytest.mark.parametrize("eta", [0.02, 4e-3])
+def test_reduced_velocity_is_minus_the_gradient_of_the_reduced_loss(eta):
+    # Envelope theorem: holding a at a*(u) gives the full gradient of L~(u) = min_a L(a, u), so
+    # reduced_velocity(u) = -grad L~(u) for every neuron, checked against central differences of
+    # L~ (error ~ step^2 |L~'''| / 6, tiny here) to 1e-6 of the largest velocity. The authors'
+    # surrogate derivative 1{|s| <= 1/2} in place of sigma' (same integral) breaks the identity.
+    N = 2000
+    for u in (np.asarray(U_SPREAD), np.asarray(U_SPREAD) + 0.3 * eta):
+        v = np.asarray(ts.reduced_velocity(u, T, eta, N))
+        fd = _fd_reduced_gradient(u, eta, N)
+        assert np.max(np.abs(v)) > 1.0  # the flankers do move: the comparison is not 0 = 0
+        np.testing.assert_allclose(v, -fd, rtol=0, atol=1e-6 * np.max(np.abs(v)))
 
 
 def test_ideal_velocities_are_the_small_eta_limit_of_the_reduced_flow():
@@ -221,6 +232,25 @@ def test_ideal_flow_conservation_law_and_hitting_times():
     assert ts.hitting_time(0.03, 0.03, 2.0) == pytest.approx(4 * 0.03 / 4)
 
 
+@pytest.mark.parametrize("q0, delta", [(0.03, 2.0), (0.011, -4.0), (0.2, 0.5)])
+def test_hitting_time_bracket_is_tight_at_both_ends(q0, delta):
+    # The bracket [q0 / Delta^2, 4 q0 / Delta^2] is the best possible: the upper end is attained at
+    # p0 = q0 (both flankers at speed Delta^2 / 4), and the lower end is approached as p0 / q0 -> oo
+    # (the far flanker barely moves, the near one runs at Delta^2): tau_hit / lo - 1 ~ q0 / p0.
+    lo, hi = ts.hitting_time_bounds(q0, q0, delta)
+    assert ts.hitting_time(q0, q0, delta) == pytest.approx(float(hi), rel=1e-12)
+    assert float(hi) == pytest.approx(4 * q0 / delta**2, rel=1e-14)
+    assert float(lo) == pytest.approx(q0 / delta**2, rel=1e-14)
+    ratios = np.array([1.5, 10.0, 100.0, 1000.0])
+    t = ts.hitting_time(ratios * q0, q0, delta)
+    lo_r, hi_r = ts.hitting_time_bounds(ratios * q0, q0, delta)
+    assert np.all((lo_r < t) & (t < hi_r)) and np.all(np.diff(t) < 0)
+    excess = (t / lo_r - 1) * ratios  # -> 1 as the ratio grows
+    np.testing.assert_allclose(excess[1:], 1.0, atol=0.05)
+    # Either argument order: the bracket is about the closer flanker.
+    np.testing.assert_allclose(ts.hitting_time_bounds(q0, 10 * q0, delta), (lo_r[1], hi_r[1]))
+
+
 def test_init_probability_exact_against_brute_force():
     # Two intervals, at least one point each: 1 - l^m - (1 - l)^m.
     tgt = ts.make_target([0.3], [0.0, 1.0])
@@ -229,6 +259,26 @@ def test_init_probability_exact_against_brute_force():
     mc = ts.init_probability_mc(jax.random.key(0), T, 20, 2, samples=40000)
     assert abs(p - mc) < 4 * math.sqrt(p * (1 - p) / 40000)
     assert 1 - ts.init_failure_bound(T, 40) <= ts.init_probability(T, 40, 2)
+
+
+def test_init_probability_with_one_minimum_per_interval():
+    # The proposition needs two neurons per interior interval and one per end interval.
+    k = ts.flanker_minimums(T)
+    np.testing.assert_array_equal(k, [1, 2, 2, 2, 2, 1])
+    # Two intervals, (1, 2) points: 1 - P(first empty) - P(second holds < 2).
+    tgt = ts.make_target([0.3], [0.0, 1.0])
+    m, l = 6, 0.3
+    exact = 1 - (1 - l) ** m - (l**m + m * (1 - l) * l ** (m - 1))
+    assert ts.init_probability(tgt, m, [1, 2]) == pytest.approx(exact, rel=1e-12)
+    p = ts.init_probability(T, 20, k)
+    mc = ts.init_probability_mc(jax.random.key(1), T, 20, k, samples=40000)
+    assert abs(p - mc) < 4 * math.sqrt(p * (1 - p) / 40000)
+    # Weaker than the authors' condition, stronger than one per interval.
+    assert ts.init_probability(T, 20, 1) > p > ts.init_probability(T, 20, 2)
+    u = np.array([0.1, 0.21, 0.3, 0.4, 0.45, 0.55, 0.6, 0.7, 0.75, 0.9])  # one in each end interval
+    assert ts.satisfies_condition(u, T, k) and not ts.satisfies_condition(u, T)
+    with pytest.raises(ValueError, match="one per interval"):
+        ts.init_probability(T, 20, [1, 2])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ What this module holds:
   :func:`ideal_path` (the ``eta -> 0`` flow with closed-form flanker velocities and snapping);
 - the theory's quantities: :func:`flankers`, :func:`conserved`, :func:`final_distance`,
   :func:`hitting_time`, :func:`hitting_time_bounds`, :func:`floor`, :func:`coverage`,
-  :func:`interval_counts`, :func:`init_probability`, :func:`init_probability_mc`,
+  :func:`interval_counts`, :func:`flanker_minimums`, :func:`init_probability`,
+  :func:`init_probability_mc`,
   :func:`init_failure_bound`, :func:`max_gap`.
 
 References:
@@ -570,10 +571,13 @@ def interval_counts(u, target: Target) -> np.ndarray:
     return counts
 
 
-def satisfies_condition(u, target: Target, k: int = 2) -> bool:
-    """True if every interval between consecutive jumps (and the two end intervals) holds ``>= k`` neurons."""
-    k = _checks.positive_int("k", k)
-    return bool(np.all(interval_counts(u, target) >= k))
+def satisfies_condition(u, target: Target, k=2) -> bool:
+    """True if every interval between consecutive jumps (and the two end intervals) holds ``>= k`` neurons.
+
+    ``k`` is one whole number (default 2: the authors' ``BadSubdivision`` check) or one per
+    interval, e.g. :func:`flanker_minimums` (two inside, one in each end interval).
+    """
+    return bool(np.all(interval_counts(u, target) >= _interval_minimums(target, k)))
 
 
 def flankers(u, target: Target) -> tuple[np.ndarray, np.ndarray]:
@@ -615,8 +619,11 @@ def ideal_velocity(u, target: Target, left=None, right=None) -> jax.Array:
     .. math::  \frac{du^L}{d\tau} = \Delta_i^2 \Big(\frac{q}{D}\Big)^2, \qquad
                \frac{du^R}{d\tau} = -\Delta_i^2 \Big(\frac{p}{D}\Big)^2 ;
 
-    every other neuron has ``a_j = 0`` and does not move. Once a flanker sits on its jump
-    (``p = 0`` or ``q = 0``) both velocities of that jump are zero. Needs at least 2 neurons per
+    every other neuron has ``a_j = 0`` and does not move. The arriving flanker still moves at
+    speed ``~ Delta_i^2`` when it reaches its jump; it stays there because the reduced loss has a
+    kink ``~ Delta_i^2 |u - v_i|`` at the jump (a sliding point), so once a flanker sits on its
+    jump (``p = 0`` or ``q = 0``) this function sets both velocities of that jump to zero (the far
+    flanker's own velocity ``Delta_i^2 (q/D)^2`` has reached 0 there). Needs at least 2 neurons per
     interval, so that no neuron flanks two jumps.
     """
     if left is None or right is None:
@@ -769,36 +776,61 @@ def max_gap(path: Path, reference: Path, tau) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def init_probability(target: Target, m: int, k: int = 2) -> float:
-    r"""Exact probability that ``m`` i.i.d. uniform positions put ``>= k`` in every interval.
+def _interval_minimums(target: Target, k) -> np.ndarray:
+    """``k`` as one whole number >= 0 per interval (``n + 1`` of them); an int applies to all."""
+    n1 = len(target.jumps) + 1
+    k_arr = np.asarray(k)
+    if k_arr.ndim == 0:
+        k_arr = np.full(n1, k_arr)
+    if k_arr.shape != (n1,):
+        raise ValueError(f"k must be one whole number or {n1} of them (one per interval), "
+                         f"got shape {k_arr.shape}.")
+    if not np.all(np.isfinite(k_arr.astype(float))) or np.any(k_arr < 0) or np.any(k_arr != np.round(k_arr)):
+        raise ValueError(f"k must hold whole numbers >= 0, got {k!r}.")
+    return k_arr.astype(int)
 
-    With interval lengths ``l_0..l_n`` the counts are multinomial, so
-    ``P = m! [t^m] prod_i sum_{c >= k} (l_i t)^c / c!``: a product of truncated exponential series,
-    computed by convolution.
+
+def flanker_minimums(target: Target) -> np.ndarray:
+    """The weakest per-interval counts that give every jump its own two flankers: ``(1, 2, ..., 2, 1)``.
+
+    An interior interval ``[v_k, v_{k+1}]`` must hold a right flanker for ``v_k`` and a different
+    left flanker for ``v_{k+1}``; an end interval serves one jump only. (The authors' check, and
+    :func:`satisfies_condition` with its default, ask for 2 in every interval, ``m >= 2(n + 1)``.)
+    """
+    k = np.full(len(target.jumps) + 1, 2)
+    k[0] = k[-1] = 1
+    return k
+
+
+def init_probability(target: Target, m: int, k=2) -> float:
+    r"""Exact probability that ``m`` i.i.d. uniform positions put ``>= k_i`` in interval ``i``.
+
+    ``k`` is one whole number for every interval (default 2, the authors' condition) or one per
+    interval (e.g. :func:`flanker_minimums`). With interval lengths ``l_0..l_n`` the counts are
+    multinomial, so ``P = m! [t^m] prod_i sum_{c >= k_i} (l_i t)^c / c!``: a product of truncated
+    exponential series, computed by convolution.
     """
     m = _checks.positive_int("m", m)
-    k = _checks.nonnegative("k", k)
-    if int(k) != k:
-        raise ValueError(f"k must be a whole number, got {k!r}.")
-    k = int(k)
+    ks = _interval_minimums(target, k)
     c = np.arange(m + 1)
     logfact = np.array([math.lgamma(i + 1) for i in c])
     poly = np.zeros(m + 1)
     poly[0] = 1.0
-    for ell in np.diff(target.edges):
-        series = np.where(c >= k, np.exp(c * np.log(ell) - logfact), 0.0)
+    for ell, ki in zip(np.diff(target.edges), ks):
+        series = np.where(c >= ki, np.exp(c * np.log(ell) - logfact), 0.0)
         poly = np.convolve(poly, series)[: m + 1]
     return float(poly[m] * math.exp(logfact[m]))
 
 
-def init_probability_mc(key, target: Target, m: int, k: int = 2, samples: int = 20000) -> float:
+def init_probability_mc(key, target: Target, m: int, k=2, samples: int = 20000) -> float:
     """Monte Carlo estimate of :func:`init_probability` with a ``jax.random`` key."""
     m = _checks.positive_int("m", m)
     samples = _checks.positive_int("samples", samples)
+    ks = _interval_minimums(target, k)
     U = np.asarray(jax.random.uniform(key, (samples, m)))
     idx = np.searchsorted(np.asarray(target.jumps), U, side="right")
     counts = np.stack([(idx == i).sum(1) for i in range(len(target.jumps) + 1)], 1)
-    return float(np.mean(np.all(counts >= k, axis=1)))
+    return float(np.mean(np.all(counts >= ks, axis=1)))
 
 
 def init_failure_bound(target: Target, m: int) -> float:
