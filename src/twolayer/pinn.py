@@ -171,7 +171,7 @@ def _random_faces(key, n: int, d: int) -> np.ndarray:
     kf, ks, kp = jax.random.split(key, 3)
     axis = np.asarray(jax.random.randint(kf, (n,), 0, d))
     side = np.asarray(jax.random.bernoulli(ks, 0.5, (n,))).astype(float)
-    pts = np.asarray(jax.random.uniform(kp, (n, d)), dtype=float)
+    pts = np.array(jax.random.uniform(kp, (n, d)), dtype=float)  # a writable copy
     pts[np.arange(n), axis] = side
     return pts
 
@@ -191,8 +191,8 @@ def poisson(d: int = 1, n_interior: int = 20, n_boundary: int | None = None, *, 
 
     Evaluation (the relative L2 error): ``d = 1``: 201 equispaced points of ``[0, 1]``; ``d = 2``:
     the 51 x 51 equispaced grid of ``[0, 1]^2`` (boundary included); ``d >= 3``: 2000 uniform
-    points of the cube drawn from ``key`` (required then). None of them is a collocation point
-    in the grid case (midpoints vs equispaced points including 0 and 1... except by coincidence).
+    points of the cube drawn from ``key`` (required then). These are separate from the collocation
+    points (a few grid midpoints may happen to lie on them).
 
     Raises:
       ValueError: on a non-positive ``d`` or point count, ``n_interior`` not a ``d``-th power on a
@@ -372,10 +372,11 @@ def _patterns(W, data):
 
 
 def _make(act_name):
+    # jit-wrapped, so that problem.r / problem.H called outside train.run also run compiled.
     act = _ACT[act_name]
-    residual = _residual_fn(act)
     jac = _jacobian_fn(act)
-    return residual, _vjp_fn(act), jac, _gram_fn(jac), (_patterns if act_name == "relu3" else None)
+    return (jax.jit(_residual_fn(act)), jax.jit(_vjp_fn(act)), jax.jit(jac), jax.jit(_gram_fn(jac)),
+            (jax.jit(_patterns) if act_name == "relu3" else None))
 
 
 # Built once, so every problem with the same activation and shapes shares one compiled loop.
@@ -656,3 +657,28 @@ def step_flops(method: str, n: int, m: int, dim: int) -> float:
     if method in ("NGD", "GGN"):
         return base + n * q + 2.0 * n * n * q + n**3 / 3
     raise ValueError(f"method must be 'GD', 'Adam', 'NGD' or 'GGN', got {method!r}.")
+
+
+def timed_run(optimizer: Optimizer, problem: Problem, theta0, steps: int, repeats: int = 2):
+    """:func:`twolayer.train.run` timed: compile once, then the fastest of ``repeats`` runs.
+
+    Returns ``(trace, seconds)``: the trace of the last run and the smallest wall time of the
+    compiled runs (the minimum is the least disturbed by other processes on a shared machine).
+    Compilation is excluded, so methods are compared on what a step costs.
+
+    Raises:
+      ValueError: if ``repeats`` is not a positive whole number (and as :func:`twolayer.train.run`).
+    """
+    import time
+
+    from .train import run
+
+    repeats = _checks.positive_int("repeats", repeats)
+    run(optimizer, problem, theta0, steps)  # compile (and warm up)
+    best, trace = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        trace = run(optimizer, problem, theta0, steps)
+        jax.block_until_ready(trace.theta)
+        best = min(best, time.perf_counter() - t0)
+    return trace, best
