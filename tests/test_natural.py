@@ -195,6 +195,25 @@ def test_kfac_direction_is_the_kronecker_pseudo_inverse_applied_to_the_gradient(
         np.testing.assert_allclose(np.asarray(D).ravel(), brute, atol=1e-10)
 
 
+def test_ngd_and_kfac_absorb_the_same_factor_n_into_eta():
+    # The Fisher is F = J^T J / n and K-FAC approximates J^T J by (1/n) S (x) A. Both book steps
+    # drop the same factor n: n * direction = (approximate Fisher)^+ gradient, for both.
+    prob, net, X = _regression(n=5, d=3, m=40, seed=3)
+    n = X.shape[0]
+    J = _autodiff_jacobian(net.W, net.a, X)
+    r = np.asarray(prob.r(net.W))
+    grad = J.T @ r
+    pinv = lambda M: np.linalg.pinv(M, rcond=1e-10, hermitian=True)  # noqa: E731
+    ngd_dir = np.asarray(natural.ngd_direction(prob, net.W)).ravel()
+    np.testing.assert_allclose(n * ngd_dir, pinv(J.T @ J / n) @ grad, atol=1e-8)
+    A, S = natural.kfac_factors(net.W, net.a, X)
+    kfac_fisher = np.kron(np.asarray(S), np.asarray(A)) / n
+    D = np.asarray(natural.kfac_direction(net.W, net.a, X, r)).ravel()
+    np.testing.assert_allclose(n * D, pinv(kfac_fisher) @ grad, atol=1e-8)
+    # the convention is not vacuous: without the factor n the two differ
+    assert np.linalg.norm(D - pinv(kfac_fisher) @ grad) > 0.5 * np.linalg.norm(D)
+
+
 def test_kfac_moves_each_output_by_its_leverage_times_its_residual():
     # First order (J fixed): J vec(Delta W) = l o r when Gamma has full row rank (m >= n).
     W, a, X = _tiny(n=8, d=3, m=60, seed=4)

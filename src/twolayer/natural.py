@@ -329,13 +329,16 @@ def kfac_factors(W, a, X):
     sum of Kronecker products and K-FAC replaces it by one:
 
     .. math::  J^\top J = \sum_i (g_i g_i^\top) \otimes (x_i x_i^\top)
-               \;\approx\; \tfrac1n\, S \otimes A,\qquad
+               \;\approx\; n\,\big(\tfrac1n S\big) \otimes \big(\tfrac1n A\big)
+               = \tfrac1n\, S \otimes A,\qquad
                S = \Gamma^\top\Gamma = \sum_i g_i g_i^\top\ (m\times m,\ \mathrm{rank}\le n),\quad
                A = X^\top X = \sum_i x_i x_i^\top\ (d\times d).
 
-    ``S (x) A`` is ordered like ``W.ravel()`` (index ``r*d + k``), i.e. ``np.kron(S, A)``. The
-    book uses these unnormalised factors, for which the step ``Delta W = S^+ G A^+`` moves output
-    ``j`` by exactly ``-eta l_j r_j`` to first order (see :func:`kfac_two_layer`).
+    ``S (x) A`` is ordered like ``W.ravel()`` (index ``r*d + k``), i.e. ``np.kron(S, A)``.
+    Inverting ``(1/n) S (x) A`` factor by factor gives ``n S^+ G A^+`` (``G = J^T r`` as an
+    ``m x d`` matrix); as for NGD, the factor ``n`` is absorbed into ``eta``. The book uses these
+    unnormalised factors, for which the step ``Delta W = S^+ G A^+`` moves output ``j`` by exactly
+    ``-eta l_j r_j`` to first order (see :func:`kfac_two_layer`).
 
     Args:
       W: first-layer weights, ``(m, d)``.
@@ -449,9 +452,11 @@ def kfac_two_layer(eta: float, damping: float = 0.0, rcond: float = RCOND) -> Op
     lambda_max(X^T X)``: the rate sees the input Gram ``X^T X`` and not ``lambda_0``. If ``d >= n``
     (``X`` of full row rank), every ``l_j = 1`` and K-FAC moves the outputs exactly as NGD.
 
-    Normalisation: these are the unnormalised factors. The mean-based factors ``S/n`` and ``A/n``
-    would rescale the step by ``n^2``; the Fisher ``J^T J / n ~ (S/n) (x) (A/n)`` with the mean
-    loss by ``n``. Only ``eta`` changes.
+    Normalisation: these are the unnormalised factors. K-FAC approximates ``J^T J`` by
+    ``(1/n) S (x) A`` (:func:`kfac_factors`), whose inverse applied to the gradient is
+    ``n S^+ G A^+``: the factor ``n`` is absorbed into ``eta``, as for NGD. The Fisher's own
+    normalisation, ``J^T J / n ~ (S/n) (x) (A/n)``, would put ``n^2`` there instead. Only ``eta``
+    changes.
 
     The ``m x m`` factor is never formed (see :func:`kfac_direction`). Works on problems built by
     :func:`twolayer.models.regression` (it reads ``X`` and ``a`` from ``problem.data``).
