@@ -682,3 +682,31 @@ def timed_run(optimizer: Optimizer, problem: Problem, theta0, steps: int, repeat
         jax.block_until_ready(trace.theta)
         best = min(best, time.perf_counter() - t0)
     return trace, best
+
+
+def error_record(pde: Pde, activation: str = "relu3"):
+    """A ``record`` function for :func:`twolayer.train.run`: the relative L2 error at every step.
+
+    Returns ``f(theta, problem) -> ||phi - u*|| / ||u*||`` over ``pde.eval_points`` (the output
+    weights ``a`` are read from ``problem.data``), so a run records the error curve along with the
+    loss. Build it once per PDE and reuse it: the loop compiles once per function object.
+
+    Raises:
+      ValueError: on a non-Pde or an unknown activation.
+
+    Example:
+      >>> rec = error_record(pde)
+      >>> tr = twolayer.train.run(adam(1e-2), prob, net.W, 500, record=rec)
+      >>> tr.records[-1]        # the relative L2 error after 500 steps
+    """
+    _check_pde(pde)
+    act = _ACT[_check_activation(activation)]
+    Z = _aug(jnp.asarray(pde.eval_points, float))
+    exact = jnp.asarray(pde.eval_exact, float)
+    norm = float(np.linalg.norm(pde.eval_exact))
+
+    def record(theta, problem):
+        u = act(Z @ theta.T)[0] @ problem.data["a"] / jnp.sqrt(theta.shape[0])
+        return jnp.linalg.norm(u - exact) / norm
+
+    return record
