@@ -69,3 +69,39 @@ def test_regression_problem_agrees_with_model_functions(X):
     np.testing.assert_allclose(prob.loss(net.W), 0.5 * r @ r, atol=1e-12)
     g_ad = jax.grad(lambda W: 0.5 * jnp.sum((models.predict(W, net.a, X) - y) ** 2))(net.W)
     np.testing.assert_allclose(prob.grad(net.W), g_ad, atol=1e-12)
+
+
+def _rotated(key, eigenvalues):
+    """A symmetric matrix with the given eigenvalues in a random orthonormal basis."""
+    k = len(eigenvalues)
+    Q, _ = np.linalg.qr(np.asarray(jax.random.normal(key, (k, k))))
+    return Q @ np.diag(eigenvalues) @ Q.T
+
+
+def test_spectral_gap_is_the_spectral_norm_when_the_largest_eigenvalue_in_magnitude_is_negative():
+    """||A - B||_2 = max |eigenvalue|, not the largest signed eigenvalue (which would say 2 here).
+
+    The chapters print ||H(0) - H_inf|| and ||H(end) - H(0)||; a signed version would understate
+    them whenever the difference leans negative.
+    """
+    B = _rotated(jax.random.key(11), [0.1, 0.4, 0.7, 1.3])
+    D = _rotated(jax.random.key(12), [-5.0, -1.0, 0.5, 2.0])
+    A = B + D
+    assert kernels.spectral_gap(A, B) == pytest.approx(5.0, rel=1e-12)
+    assert kernels.spectral_gap(A, B) == pytest.approx(np.linalg.norm(A - B, 2), rel=1e-12)
+    # Symmetric in its arguments: ||A - B|| = ||B - A|| (the top eigenvalue of B - A is +5).
+    assert kernels.spectral_gap(B, A) == pytest.approx(kernels.spectral_gap(A, B), rel=1e-12)
+    assert kernels.spectral_gap(A, A) == 0.0
+
+
+def test_spectral_gap_matches_numpy_on_random_symmetric_pairs_and_on_grams(X):
+    for s in range(5):
+        A = _rotated(jax.random.key(20 + s), np.asarray(jax.random.normal(jax.random.key(40 + s), (6,))))
+        B = _rotated(jax.random.key(60 + s), np.asarray(jax.random.normal(jax.random.key(80 + s), (6,))))
+        assert kernels.spectral_gap(A, B) == pytest.approx(np.linalg.norm(A - B, 2), rel=1e-12)
+        assert kernels.spectral_gap(B, A) == pytest.approx(kernels.spectral_gap(A, B), rel=1e-12)
+    # The chapters' use: an empirical Gram of a narrow net against H_inf.
+    net = models.init(jax.random.key(9), 20, X.shape[1])
+    H, Hinf = np.asarray(models.gram(net.W, net.a, X)), np.asarray(kernels.h_inf(X))
+    assert kernels.spectral_gap(H, Hinf) == pytest.approx(np.linalg.norm(H - Hinf, 2), rel=1e-12)
+    assert kernels.spectral_gap(Hinf, H) == pytest.approx(np.linalg.norm(H - Hinf, 2), rel=1e-12)
