@@ -218,3 +218,41 @@ def test_theory_validates_inputs():
                 lambda: momentum.mode_sequence("HB", 0.1, [1.0], 5, r=3.0)):
         with pytest.raises(ValueError):
             bad()
+
+
+# --- the data and the model the chapter adds ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", data.BUNDLED)
+def test_bundled_datasets_are_on_the_sphere_with_a_positive_lambda0(name):
+    from twolayer import kernels
+
+    X, y = data.bundled(jax.random.key(0), name, 40, d=8)
+    assert X.shape == (40, 8) and y.shape == (40,)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-12)
+    assert kernels.lambda_0(X) > 1e-3
+    assert np.max(np.abs(y)) <= 0.1 * 4  # targets scaled by 0.1 (diabetes: standardised, |z| < 4)
+
+
+def test_bundled_and_digits_raw_validate_inputs():
+    for bad in (lambda: data.bundled(jax.random.key(0), "mnist", 10),
+                lambda: data.bundled(jax.random.key(0), "digits", 10, d=65),
+                lambda: data.bundled(jax.random.key(0), "digits", 10, classes=(3, 3)),
+                lambda: data.digits_raw(jax.random.key(0), 5000)):
+        with pytest.raises(ValueError):
+            bad()
+
+
+def test_bu_model_loss_is_the_mean_squared_error_and_all_parameters_train():
+    X, y = data.digits_raw(jax.random.key(0), 12)
+    assert float(X.min()) >= 0 and float(X.max()) <= 1
+    params = models.bu_init(jax.random.key(1), 32, X.shape[1])
+    assert params["W"].shape == (32, 64) and params["b"].shape == (32,)
+    assert float(jnp.std(params["W"])) == pytest.approx(1 / 32, rel=0.1)
+    prob = models.bu_regression(X, y)
+    mse = float(jnp.mean((models.bu_predict(params, X) - y) ** 2))
+    assert float(prob.loss(params)) == pytest.approx(mse, rel=1e-12)
+    g = prob.grad(params)
+    assert all(float(jnp.max(jnp.abs(g[k]))) > 0 for k in ("W", "b", "a"))
+    tr = train.run(optim.heavy_ball(1e-3, 0.5), prob, params, 5)
+    assert tr.loss[-1] < tr.loss[0]
