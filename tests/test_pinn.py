@@ -168,6 +168,19 @@ def test_adam_equals_optax_adam():
     np.testing.assert_allclose(tr.theta, W, rtol=1e-12, atol=1e-12)
 
 
+def test_error_record_and_timed_run():
+    pde = pinn.poisson(1, 5)
+    net = models.init(jax.random.key(3), 50, 2)
+    prob = pinn.problem(pde, net)
+    tr, seconds = pinn.timed_run(optim.gd(1e-3), prob, net.W, 3, repeats=1)
+    assert seconds > 0 and tr.steps == 3
+    tr = train.run(optim.gd(1e-3), prob, net.W, 3, record=pinn.error_record(pde))
+    want = [pinn.relative_l2(pde, w, net.a) for w in (net.W, tr.theta)]
+    np.testing.assert_allclose(tr.records[[0, -1]], want, rtol=1e-12)
+    with pytest.raises(ValueError, match="repeats"):
+        pinn.timed_run(optim.gd(1e-3), prob, net.W, 3, repeats=0)
+
+
 def test_step_flops():
     n, m, D = 22, 4000, 1
     assert pinn.step_flops("GD", n, m, D) == pinn.step_flops("Adam", n, m, D) == 4 * n * m * 2

@@ -37,7 +37,8 @@ Contents: :class:`Pde` and the builders :func:`poisson`, :func:`heat`; :func:`pr
 unchanged); :func:`predict`, :func:`relative_l2`; :func:`gram_inf` (the infinite-width Gram by Monte
 Carlo over neurons, with standard errors); :func:`trace_inf_poisson1d` (its exact trace for 1-D
 Poisson with ReLU^3); :func:`adam` (optax's Adam as a book optimizer, the practitioners' baseline);
-:func:`step_flops` (the equal-cost proxy of the chapter).
+:func:`step_flops` (a flop-count cost model); :func:`timed_run` (compiled wall time of a run) and
+:func:`error_record` (the relative L2 error at every step, as a ``record`` for the runner).
 
 References:
   X. Xu, T. Du, W. Kong, B. Shan, Y. Li, Z. Huang. Convergence analysis of natural gradient descent
