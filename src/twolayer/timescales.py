@@ -937,7 +937,10 @@ def sgd(params0: Params, target: Target, eta: float, h: float, eps: float, steps
     the cost of the step itself: the faithful 1.75e6-step run would take minutes instead of
     seconds. This function is one jitted ``lax.scan`` over ``records`` chunks; each chunk draws its
     ``steps / records`` samples at once from its key, scans the cheap per-sample update, and
-    evaluates the grid loss only at the chunk's end.
+    evaluates the grid loss only at the chunk's end. Cost and memory (measured, batch 1, m = 20,
+    float64, one CPU core): about 0.18 microseconds per step, so the authors' ``tt_config_paper``
+    (1.75e8 steps) takes about 30 s of CPU time; memory holds the ``records + 1`` checkpoints and
+    one chunk's samples (three arrays of ``steps / records * batch`` floats), never every step.
 
     Precision: with ``h * eps = 2e-8`` a position moves by ~1e-8 per step, below float32's
     resolution at ``u ~ 0.5``: enable float64 (``jax.config.update("jax_enable_x64", True)``).
