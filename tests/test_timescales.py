@@ -321,3 +321,22 @@ def test_validation_errors():
         ts.paper_init(20, -1)
     with pytest.raises(ValueError, match="tau must lie in"):
         ts.ideal_path(U_SPREAD, T, 1e-5, 10, records=1).at(1.0)
+
+
+@pytest.mark.parametrize("batch, surrogate", [(1, False), (1, True), (3, False)])
+def test_sgd_replays_sgd_update(batch, surrogate):
+    # sgd draws each chunk's samples from its own key; replaying them through the public
+    # sgd_update must give the same path (the scan's packed step is an implementation detail).
+    T, eta, h, eps, steps, records = ts.paper_target(), 4e-3, 1e-2, 0.5, 60, 3
+    key = jax.random.key(7)
+    path = ts.sgd(ts.zero_init(ts.paper_init()), T, eta, h, eps, steps, key, batch=batch,
+                  records=records, surrogate=surrogate)
+    p, seg = ts.zero_init(jnp.asarray(ts.paper_init())), steps // records
+    for r, k in enumerate(jax.random.split(key, records)):
+        kx, kn = jax.random.split(k)
+        xs = jax.random.uniform(kx, (seg, batch))
+        ys = T(xs) + jax.random.uniform(kn, (seg, batch), minval=-1.0, maxval=1.0)
+        for x, y in zip(xs, ys):
+            p = ts.sgd_update(p, x, y, eta, h, eps, surrogate)
+        np.testing.assert_allclose(path.u[r + 1], p.u, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(path.a[r + 1], p.a, rtol=0, atol=1e-12)
