@@ -66,6 +66,17 @@ def teacher_targets(key, X, width: int = 8):
     return jax.nn.relu(X @ V.T) @ b / jnp.sqrt(width)
 
 
+def _two_digits(classes) -> tuple[int, int]:
+    """Check that ``classes`` names two different digits in ``0..9`` and return them as ints."""
+    try:
+        c0, c1 = (int(c) for c in classes)
+    except (TypeError, ValueError):
+        raise ValueError(f"classes must be two digits, got {classes!r}.") from None
+    if c0 == c1 or not (0 <= c0 <= 9 and 0 <= c1 <= 9):
+        raise ValueError(f"classes must be two different digits in 0..9, got {classes!r}.")
+    return c0, c1
+
+
 def digits_pair(key, n: int, classes=(4, 9), noise: float = 0.3):
     """Two classes of scikit-learn's bundled 8x8 digits: unit-norm inputs and 2-D noisy targets.
 
@@ -98,12 +109,7 @@ def digits_pair(key, n: int, classes=(4, 9), noise: float = 0.3):
     from sklearn.datasets import load_digits
 
     n = _checks.positive_int("n", n)
-    try:
-        c0, c1 = (int(c) for c in classes)
-    except (TypeError, ValueError):
-        raise ValueError(f"classes must be two digits, got {classes!r}.") from None
-    if c0 == c1 or not (0 <= c0 <= 9 and 0 <= c1 <= 9):
-        raise ValueError(f"classes must be two different digits in 0..9, got {classes!r}.")
+    c0, c1 = _two_digits(classes)
     noise = _checks.nonnegative("noise", noise)
     bunch = load_digits()
     pool = np.flatnonzero((bunch.target == c0) | (bunch.target == c1))
@@ -162,12 +168,7 @@ def bundled(key, name: str, n: int, *, d: int | None = None, classes=(3, 8), tar
     n = _checks.positive_int("n", n)
     target_scale = _checks.positive("target_scale", target_scale)
     if name == "digits":
-        try:
-            c0, c1 = (int(c) for c in classes)
-        except (TypeError, ValueError):
-            raise ValueError(f"classes must be two digits, got {classes!r}.") from None
-        if c0 == c1 or not (0 <= c0 <= 9 and 0 <= c1 <= 9):
-            raise ValueError(f"classes must be two different digits in 0..9, got {classes!r}.")
+        c0, c1 = _two_digits(classes)
         b = skd.load_digits()
         keep = (b.target == c0) | (b.target == c1)
         A, t = b.data[keep].astype(float), np.where(b.target[keep] == c0, 1.0, -1.0)

@@ -99,6 +99,17 @@ def low_resolution(lam, mu, t):
     return damped_mode(2 * np.sqrt(mu) + 0 * lam, lam, t)
 
 
+def _high_resolution_coefficients(method, lam, mu, s):
+    """Friction ``b`` and stiffness ``c`` of a mode ``x'' + b x' + c x = 0`` of the high-resolution ODE."""
+    if method not in ("HB", "NAG"):
+        raise ValueError(f"method must be 'HB' or 'NAG', got {method!r}.")
+    mu = _checks.positive("mu", mu)
+    s = _checks.nonnegative("s (the step size)", s)
+    lam = _lams(lam)
+    b = 2 * np.sqrt(mu) + (np.sqrt(s) * lam if method == "NAG" else 0 * lam)
+    return b, (1 + np.sqrt(mu * s)) * lam
+
+
 def high_resolution(method: str, lam, mu, s, t):
     r"""Shi et al.'s high-resolution ODE of HB or NAG-SC for one mode (time ``t = k sqrt s``).
 
@@ -109,24 +120,13 @@ def high_resolution(method: str, lam, mu, s, t):
     Returns:
       ``(x, x')``.
     """
-    if method not in ("HB", "NAG"):
-        raise ValueError(f"method must be 'HB' or 'NAG', got {method!r}.")
-    mu = _checks.positive("mu", mu)
-    s = _checks.nonnegative("s (the step size)", s)
-    lam = _lams(lam)
-    b = 2 * np.sqrt(mu) + (np.sqrt(s) * lam if method == "NAG" else 0 * lam)
-    return damped_mode(b, (1 + np.sqrt(mu * s)) * lam, t)
+    b, c = _high_resolution_coefficients(method, lam, mu, s)
+    return damped_mode(b, c, t)
 
 
 def exponent(method: str, lam, mu, s=0.0):
     """The decay exponent ``-max Re(root)`` of a mode of :func:`high_resolution` (``s = 0``: low resolution)."""
-    if method not in ("HB", "NAG"):
-        raise ValueError(f"method must be 'HB' or 'NAG', got {method!r}.")
-    mu = _checks.positive("mu", mu)
-    s = _checks.nonnegative("s (the step size)", s)
-    lam = _lams(lam)
-    b = 2 * np.sqrt(mu) + (np.sqrt(s) * lam if method == "NAG" else 0 * lam)
-    c = (1 + np.sqrt(mu * s)) * lam
+    b, c = _high_resolution_coefficients(method, lam, mu, s)
     disc = np.sqrt((b * b / 4 - c).astype(complex))
     return -np.real(-b / 2 + disc)
 

@@ -58,7 +58,7 @@ import numpy as np
 
 from . import _checks
 from .optim import Optimizer
-from .problem import Problem
+from .problem import Problem, _gram_from
 
 ACTIVATIONS = ("relu3", "tanh")
 
@@ -360,14 +360,6 @@ def _vjp_fn(act):
     return vjp
 
 
-def _gram_fn(jacobian):
-    def gram(W, data):
-        J = jacobian(W, data)
-        return J @ J.T
-
-    return gram
-
-
 def _patterns(W, data):
     return data["Z"] @ W.T > 0
 
@@ -376,7 +368,7 @@ def _make(act_name):
     # jit-wrapped, so that problem.r / problem.H called outside train.run also run compiled.
     act = _ACT[act_name]
     jac = _jacobian_fn(act)
-    return (jax.jit(_residual_fn(act)), jax.jit(_vjp_fn(act)), jax.jit(jac), jax.jit(_gram_fn(jac)),
+    return (jax.jit(_residual_fn(act)), jax.jit(_vjp_fn(act)), jax.jit(jac), jax.jit(_gram_from(jac)),
             (jax.jit(_patterns) if act_name == "relu3" else None))
 
 
