@@ -1,7 +1,7 @@
 """The one knob for problem size, and the versions a chapter ran with.
 
 ``TWOLAYER_SCALE=quick`` (the default: CI, Binder, a laptop) or ``TWOLAYER_SCALE=paper`` (the
-papers' sizes, meant for a GPU). The same chapter code runs at either scale; only sizes change.
+papers' sizes; `make paper`, minutes per chapter). The same chapter code runs at either scale; only sizes change.
 """
 
 from __future__ import annotations
