@@ -6,7 +6,8 @@ Each chapter is executed once, in a fresh kernel, with ``TWOLAYER_SCALE=paper``,
 ``make paper`` executes it for the book. For each chapter the script records the sizes it ran at
 (the ``paper=`` argument of every ``config.pick`` call in its code), its wall time, the kernel's peak
 memory, how many ``assert`` statements ran and held, and whether it finished within the limit
-(15 minutes by default), the machine and the date; then the versions. The record is written to
+(15 minutes by default), the kernel's CPU seconds and the load average before and after, the
+machine and the date; then the versions. The record is written to
 ``benchmarks/paper_scale.json`` (committed: the status page shows it next to the quick-scale
 table of the current build). A chapter that fails or runs over the limit is recorded as such;
 nothing is asserted here, the script exits 1 if any chapter failed or ran over.
@@ -35,7 +36,8 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "paper_scale.json")
 PEAK_RSS = (
     "import resource\n"
-    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    "_u = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "print('PEAK_RSS_KB', _u.ru_maxrss, 'CPU_S', _u.ru_utime + _u.ru_stime)"
 )
 
 
@@ -75,6 +77,7 @@ def run_one(path: str, limit: float) -> dict:
     client = NotebookClient(nb, timeout=int(limit), kernel_name="python3",
                             resources={"metadata": {"path": os.path.dirname(path)}})
     status, error = "passed", ""
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     try:
         client.execute()
@@ -92,12 +95,16 @@ def run_one(path: str, limit: float) -> dict:
         where = nb.cells.index(failed_cell)
         error = re.sub(r"\x1b\[[0-9;]*m", "", f"cell {where}: {err.get('ename')}: {err.get('evalue')}")[:300]
     held = sum(asserts_in(c) for c in ran if c is not failed_cell)
-    peak = None
+    peak = cpu = None
     if status == "passed":
         text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
         peak = round(float(text.split("PEAK_RSS_KB")[1].split()[0]) / 1024**2, 2)
+        cpu = round(float(text.split("CPU_S")[1].split()[0]), 1)
+    # The kernel's CPU seconds (all its threads) and the 1-minute load average before and after:
+    # on a shared machine the wall time is inflated, the CPU time much less so.
+    load = [round(load0, 1), round(os.getloadavg()[0], 1)]
     return {"chapter": os.path.splitext(os.path.basename(path))[0], "status": status,
-            "wall_s": round(wall, 1), "peak_gb": peak, "asserts_held": held,
+            "wall_s": round(wall, 1), "cpu_s": cpu, "load": load, "peak_gb": peak, "asserts_held": held,
             "asserts_total": sum(asserts_in(c) for c in nb.cells), "sizes": sizes, "error": error,
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")}
 
@@ -129,12 +136,13 @@ def main() -> int:
     os.environ["TWOLAYER_SCALE"] = "paper"
     paths = args.notebooks or sorted(glob.glob("chapters/*.ipynb"))
     rows, host = [], machine()
-    print(f"{'chapter':<20} {'status':<15} {'wall s':>8} {'peak GB':>8} {'asserts':>9}")
+    print(f"{'chapter':<20} {'status':<15} {'wall s':>8} {'CPU s':>8} {'peak GB':>8} {'asserts':>9}")
     for p in paths:
         row = run_one(p, args.limit)
         row["machine"] = f"{host['cpu']}, {host['cores']} cores, {', '.join(host['jax_devices'])}"
         rows.append(row)
         print(f"{row['chapter']:<20} {row['status']:<15} {row['wall_s']:8.1f} "
+              f"{row['cpu_s'] if row['cpu_s'] is not None else '-':>8} "
               f"{row['peak_gb'] if row['peak_gb'] is not None else '-':>8} "
               f"{row['asserts_held']:>4}/{row['asserts_total']:<4}", flush=True)
         if row["error"]:
