@@ -5,6 +5,9 @@ line). Chapters are committed as .ipynb; this helper only makes writing them in 
 
     python tools/cells2ipynb.py chapter.cells chapters/chapter.ipynb
     python tools/cells2ipynb.py --back chapters/chapter.ipynb chapter.cells   # the reverse
+
+A cell's tags ride on its marker line, so a round trip keeps them: ``%% code tags=hide-input`` or
+``%% code tags=hide-input,hide-output``.
 """
 
 import sys
@@ -18,19 +21,24 @@ def cells_to_nb(text: str):
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
-    kind, buf = None, []
+    kind, tags, buf = None, [], []
 
     def flush():
         if kind is None:
             return
         src = "\n".join(buf).strip("\n")
         cell = nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
+        if tags:
+            cell.metadata["tags"] = list(tags)
         nb.cells.append(cell)
 
     for line in text.splitlines():
-        if line.strip() in ("%% md", "%% code"):
+        words = line.strip().split()
+        if len(words) in (2, 3) and words[0] == "%%" and words[1] in ("md", "code") and (
+                len(words) == 2 or words[2].startswith("tags=")):
             flush()
-            kind, buf = line.strip()[3:], []
+            kind, buf = words[1], []
+            tags = words[2][len("tags="):].split(",") if len(words) == 3 else []
         else:
             buf.append(line)
     flush()
@@ -42,7 +50,9 @@ def cells_to_nb(text: str):
 def nb_to_cells(nb) -> str:
     out = []
     for cell in nb.cells:
-        out.append("%% md" if cell.cell_type == "markdown" else "%% code")
+        marker = "%% md" if cell.cell_type == "markdown" else "%% code"
+        tags = cell.get("metadata", {}).get("tags") or []
+        out.append(marker + (" tags=" + ",".join(tags) if tags else ""))
         out.append(cell.source)
         out.append("")
     return "\n".join(out)
