@@ -160,3 +160,24 @@ def test_steps_to_and_first_violation_on_hand_made_sequences():
     assert rates.first_violation(v, b) == 3
     assert rates.first_violation(v, b, rtol=0.2) == -1  # 0.1 <= 0.09 * 1.2
     assert rates.first_violation([1.0, np.nan], [1.0, 1.0]) == 1
+
+
+def test_linearized_steps_to_each_matches_one_call_per_step_size():
+    """One eigendecomposition for many step sizes (the chapter's curve at n = 1000) changes no count."""
+    H, _ = _psd(n=9, seed=5)
+    r0 = np.asarray(jax.random.normal(jax.random.key(7), (9,)))
+    edge = rates.edge_of_stability(H)
+    etas = np.array([1e-4, 0.01, 0.3, 0.9, 0.999, 1.01, 2.0]) * edge
+    each = rates.linearized_steps_to_each(H, r0, etas)
+    assert each.dtype.kind == "i" and each.shape == etas.shape
+    assert list(each) == [rates.linearized_steps_to(H, r0, e) for e in etas]
+    assert np.all(each[etas < edge] > 0) and np.all(each[etas > edge] == -1)
+    # brute force on the frozen-Gram recursion: the count is the first k below 1e-6 L(0)
+    for eta, k in zip(etas[1:4], each[1:4]):
+        lin = rates.linearized_loss(H, r0, eta, int(k))
+        assert lin[-1] <= 1e-6 * lin[0] < lin[-2]
+    assert rates.linearized_steps_to_each(H, r0, 0.3 * edge, rel=1e-3)[0] < each[2]
+    with pytest.raises(ValueError, match="eta"):
+        rates.linearized_steps_to_each(H, r0, [0.1, -1.0])
+    with pytest.raises(ValueError, match="match"):
+        rates.linearized_steps_to_each(H, r0[:-1], [0.1])
