@@ -272,6 +272,24 @@ def test_digits_pair_shapes_norms_targets_and_keys():
     assert all(np.min(np.linalg.norm(imgs - np.asarray(x), axis=1)) < 1e-12 for x in X[:5])
 
 
+def test_digits_pair_at_full_size_is_every_image_of_the_pair_once():
+    # The chapter's paper scale asks for n = 361: every 4 and every 9 of the bundled set, each
+    # exactly once, in a key-dependent order, with no two inputs parallel (undamped NGD needs it).
+    from sklearn.datasets import load_digits
+    b = load_digits()
+    pool = b.data[(b.target == 4) | (b.target == 9)]
+    assert pool.shape[0] == 361
+    X, Y, lab = data.digits_pair(jax.random.key(0), 361)
+    X = np.asarray(X)
+    assert np.bincount(np.asarray(lab)).tolist() == [int(np.sum(b.target == 4)),
+                                                      int(np.sum(b.target == 9))]
+    imgs = pool / np.linalg.norm(pool, axis=1, keepdims=True)
+    nearest = np.argmin(np.linalg.norm(imgs[None] - X[:, None], axis=-1), axis=1)
+    assert sorted(nearest.tolist()) == list(range(361))  # a permutation of the pool
+    cos = X @ X.T - 2 * np.eye(361)
+    assert cos.max() < 1 - 1e-6  # no two images parallel
+
+
 def test_digits_pair_validation():
     with pytest.raises(ValueError, match="two different digits"):
         data.digits_pair(jax.random.key(0), 10, classes=(4, 4))

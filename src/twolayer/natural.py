@@ -301,12 +301,15 @@ def _gamma(W, a, X):
 
 
 def _kfac_dir(W, a, X, r, damping, rcond):
-    G = _gamma(W, a, X)                                        # (n, m)
-    K = G @ G.T + damping * jnp.eye(G.shape[0], dtype=G.dtype)  # n x n twin of S + damping I
-    A = X.T @ X + damping * jnp.eye(X.shape[1], dtype=X.dtype)  # d x d
+    # Gamma^T, (m, n), built with the neurons on the leading axis: XLA's CPU matmuls contract over
+    # m much faster in this layout (a 200-step K-FAC run at m = 256 000, n = 20 took 8.5 s instead
+    # of 15 s on 2 cores), and the result is the same to round-off.
+    Gt = (W @ X.T >= 0).astype(W.dtype) * (a / jnp.sqrt(W.shape[0]))[:, None]
+    K = Gt.T @ Gt + damping * jnp.eye(Gt.shape[1], dtype=Gt.dtype)  # n x n twin of S + damping I
+    A = X.T @ X + damping * jnp.eye(X.shape[1], dtype=X.dtype)      # d x d
     # (S + damping I)^+ Gamma^T = Gamma^T (Gamma Gamma^T + damping I)^+  (push-through), so the
     # m x m factor S is never formed: Delta W = Gamma^T K^+ diag(r) X A^+.
-    return G.T @ (_psd_pinv(K, rcond) @ ((r[:, None] * X) @ _psd_pinv(A, rcond)))
+    return Gt @ (_psd_pinv(K, rcond) @ ((r[:, None] * X) @ _psd_pinv(A, rcond)))
 
 
 def _kfac_step(theta, state, problem, hyper):
