@@ -256,3 +256,16 @@ def test_bu_model_loss_is_the_mean_squared_error_and_all_parameters_train():
     assert all(float(jnp.max(jnp.abs(g[k]))) > 0 for k in ("W", "b", "a"))
     tr = train.run(optim.heavy_ball(1e-3, 0.5), prob, params, 5)
     assert tr.loss[-1] < tr.loss[0]
+
+
+def test_bu_gram_closed_form_matches_the_autodiff_jacobian():
+    X, y = data.digits_raw(jax.random.key(3), 20)
+    params = models.bu_init(jax.random.key(4), 48, X.shape[1])
+    prob = models.bu_regression(X, y)
+    J = prob.J(params)  # autodiff, columns in ravel_pytree order
+    np.testing.assert_allclose(models.bu_gram(params, X), J @ J.T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(prob.H(params), J @ J.T, rtol=1e-10, atol=1e-12)
+    # after some training the biases and outer weights have moved: still equal
+    theta = train.run(optim.gd(0.5), prob, params, 20).theta
+    J = prob.J(theta)
+    np.testing.assert_allclose(prob.H(theta), J @ J.T, rtol=1e-10, atol=1e-12)
