@@ -34,6 +34,8 @@ PDES = {
     "poisson2": lambda: pinn.poisson(2, 4),
     "poisson3_random": lambda: pinn.poisson(3, 3, 3, points="random", key=jax.random.key(4)),
     "heat": lambda: pinn.heat(2, 2),
+    "helmholtz": lambda: pinn.helmholtz(4, k=2.5),
+    "helmholtz_random": lambda: pinn.helmholtz(5, 4, k=1.0, points="random", key=jax.random.key(6)),
 }
 
 
@@ -79,6 +81,37 @@ def test_poisson_exact_solutions_solve_the_pde():
         np.testing.assert_allclose(pde.g, pde.exact(pde.boundary))
         on_face = np.any((pde.boundary == 0) | (pde.boundary == 1), axis=1)
         assert on_face.all()
+
+
+def test_helmholtz_exact_solution_and_operator():
+    # -Laplace u* - k^2 u* = f (finite differences), u* = g = 0 on the boundary, and the operator
+    # is A = -I, b = 0, c = -k^2.
+    pde = pinn.helmholtz(36, k=3.0, modes=(1, 4))
+    h = 1e-4
+    x = pde.interior
+    lap = sum((pde.exact(x + h * e) - 2 * pde.exact(x) + pde.exact(x - h * e)) / h**2
+              for e in np.eye(2))
+    np.testing.assert_allclose(-lap - 9.0 * pde.exact(x), pde.f, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(pde.f, (17 * np.pi**2 - 9.0) * pde.exact(x))
+    np.testing.assert_allclose(pde.g, 0.0, atol=1e-12)
+    np.testing.assert_allclose(pde.exact(pde.boundary), 0.0, atol=1e-12)
+    assert pde.n1 == 36 and pde.n2 == 24 and pde.dim == 2 and pde.name == "2-D Helmholtz"
+    np.testing.assert_array_equal(pde.A, -np.eye(2))
+    assert pde.c == -9.0 and np.all(pde.b == 0)
+    assert pde.eval_points.shape == (51 * 51, 2)
+    # k = 0 is Poisson with the same solution
+    p0, pp = pinn.helmholtz(16, k=0.0, modes=(1, 1)), pinn.poisson(2, 16)
+    np.testing.assert_allclose(p0.f, pp.f)
+    np.testing.assert_allclose(p0.eval_exact, pp.eval_exact, atol=1e-15)
+
+
+def test_helmholtz_ngd_solves_it():
+    # NGD contracts the loss at the linearised rate on a (smooth) Helmholtz problem too.
+    pde = pinn.helmholtz(16, k=1.0, modes=(1, 1))
+    net = models.init(jax.random.key(1), 3000, 3)
+    prob = pinn.problem(pde, net)
+    tr = train.run(natural.ngd(0.5), prob, net.W, 4)
+    np.testing.assert_allclose(tr.loss[1:] / tr.loss[:-1], 0.25, atol=0.05)
 
 
 def test_heat_exact_solution_and_points():
@@ -209,6 +242,26 @@ def test_input_validation():
         pinn.poisson(1, 5, solution="cosine")
     with pytest.raises(ValueError, match="key"):
         pinn.poisson(3, 8)
+    with pytest.raises(ValueError, match="wavenumber"):
+        pinn.helmholtz(16, k=-1.0)
+    with pytest.raises(ValueError, match="wavenumber"):
+        pinn.helmholtz(16, k=float("nan"))
+    with pytest.raises(ValueError, match="modes"):
+        pinn.helmholtz(16, modes=(1, 2, 3))
+    with pytest.raises(ValueError, match="modes"):
+        pinn.helmholtz(16, modes=(0, 2))
+    with pytest.raises(ValueError, match="modes"):
+        pinn.helmholtz(16, modes=3)
+    with pytest.raises(ValueError, match="eigenvalue"):
+        pinn.helmholtz(16, k=np.pi * np.sqrt(5.0))          # pi^2 (1^2 + 2^2)
+    with pytest.raises(ValueError, match="eigenvalue"):
+        pinn.helmholtz(16, k=np.pi * np.sqrt(17.0), modes=(1, 4))  # f would vanish
+    with pytest.raises(ValueError, match="k\\^2"):
+        pinn.helmholtz(10)
+    with pytest.raises(ValueError, match="key"):
+        pinn.helmholtz(10, 4, points="random")
+    with pytest.raises(ValueError, match="Pde"):
+        pinn.problem(pinn.helmholtz(4).f, net)
     with pytest.raises(ValueError, match="kappa"):
         pinn.heat(3, 3, kappa=-1.0)
     with pytest.raises(ValueError, match="multiple"):

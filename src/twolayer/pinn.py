@@ -12,7 +12,8 @@ coefficients
 
 .. math::  \mathcal L u = \sum_{k,l} A_{kl}\,\partial_k\partial_l u + \sum_k b_k\,\partial_k u + c\,u
 
-(Poisson: ``A = -I, b = 0, c = 0``; heat ``u_t - kappa u_xx``: ``A = -kappa e_x e_x^T``, ``b = e_t``).
+(Poisson: ``A = -I, b = 0, c = 0``; Helmholtz ``-Laplace u - k^2 u``: ``A = -I, c = -k^2``; heat
+``u_t - kappa u_xx``: ``A = -kappa e_x e_x^T``, ``b = e_t``).
 With ``n1`` interior points ``x_p`` and ``n2`` boundary points ``y_j`` the residual vector is
 
 .. math::  r = \big(n_1^{-1/2}(\mathcal L\phi(x_p) - f(x_p))_p,\ n_2^{-1/2}(\phi(y_j) - g(y_j))_j\big),
@@ -32,7 +33,7 @@ so the residual, ``J^T v``, the Jacobian and the Gram ``J J^T`` are all closed f
 Activations: ``"relu3"`` (``sigma = max(z, 0)^3``) and ``"tanh"``, each with closed-form
 ``sigma', sigma'', sigma'''``.
 
-Contents: :class:`Pde` and the builders :func:`poisson`, :func:`heat`; :func:`problem` (a
+Contents: :class:`Pde` and the builders :func:`poisson`, :func:`heat`, :func:`helmholtz`; :func:`problem` (a
 :class:`twolayer.problem.Problem`, so ``optim.gd``, ``natural.ngd``/``ggn`` and ``train.run`` work
 unchanged); :func:`predict`, :func:`relative_l2`; :func:`gram_inf` (the infinite-width Gram by Monte
 Carlo over neurons, with standard errors); :func:`trace_inf_poisson1d` (its exact trace for 1-D
@@ -177,6 +178,43 @@ def _random_faces(key, n: int, d: int) -> np.ndarray:
     return pts
 
 
+def _cube_points(d, n_interior, n_boundary, points, key):
+    # Collocation points of (0, 1)^d and its faces (grid or random): (interior, boundary, key),
+    # the key left for the evaluation points (the same draws as before this helper existed).
+    if points == "grid":
+        k = round(n_interior ** (1.0 / d))
+        if k**d != n_interior:
+            raise ValueError(
+                f"a grid in d = {d} needs n_interior = k^{d} points (k per axis), got {n_interior}.")
+        if n_boundary is not None:
+            raise ValueError("on a grid the boundary points follow from the grid; pass n_boundary=None.")
+        return tensor_grid(*([midpoints(k)] * d)), _cube_faces(k, d), key
+    if points == "random":
+        if key is None:
+            raise ValueError("points='random' needs an explicit jax.random key.")
+        if n_boundary is None:
+            raise ValueError("points='random' needs n_boundary (the number of boundary points).")
+        n_boundary = _checks.positive_int("n_boundary", n_boundary)
+        k1, k2, key = jax.random.split(key, 3)
+        interior = np.asarray(jax.random.uniform(k1, (n_interior, d)), dtype=float)
+        boundary = _random_faces(k2, n_boundary, d) if d > 1 else np.array([[0.0], [1.0]])
+        return interior, boundary, key
+    raise ValueError(f"points must be 'grid' or 'random', got {points!r}.")
+
+
+def _cube_eval(d, key):
+    # The points of the error metric on [0, 1]^d and their description.
+    if d == 1:
+        return np.linspace(0, 1, 201)[:, None], "201 equispaced points of [0, 1]"
+    if d == 2:
+        ev = tensor_grid(np.linspace(0, 1, 51), np.linspace(0, 1, 51))
+        return ev, "the 51 x 51 equispaced grid of [0, 1]^2"
+    if key is None:
+        raise ValueError(f"d = {d} evaluates on random points: pass an explicit jax.random key.")
+    ev = np.asarray(jax.random.uniform(jax.random.fold_in(key, 7), (2000, d)), dtype=float)
+    return ev, f"2000 uniform random points of [0, 1]^{d}"
+
+
 def poisson(d: int = 1, n_interior: int = 20, n_boundary: int | None = None, *, points: str = "grid",
             key=None, solution: str | None = None) -> Pde:
     r"""The Poisson problem ``-Laplace u = f`` on ``(0, 1)^d`` with Dirichlet data ``g = u*``.
@@ -205,26 +243,7 @@ def poisson(d: int = 1, n_interior: int = 20, n_boundary: int | None = None, *, 
         solution = "product" if d <= 2 else "sum"
     if solution not in ("product", "sum"):
         raise ValueError(f"solution must be 'product' or 'sum', got {solution!r}.")
-    if points == "grid":
-        k = round(n_interior ** (1.0 / d))
-        if k**d != n_interior:
-            raise ValueError(
-                f"a grid in d = {d} needs n_interior = k^{d} points (k per axis), got {n_interior}.")
-        if n_boundary is not None:
-            raise ValueError("on a grid the boundary points follow from the grid; pass n_boundary=None.")
-        interior = tensor_grid(*([midpoints(k)] * d))
-        boundary = _cube_faces(k, d)
-    elif points == "random":
-        if key is None:
-            raise ValueError("points='random' needs an explicit jax.random key.")
-        if n_boundary is None:
-            raise ValueError("points='random' needs n_boundary (the number of boundary points).")
-        n_boundary = _checks.positive_int("n_boundary", n_boundary)
-        k1, k2, key = jax.random.split(key, 3)
-        interior = np.asarray(jax.random.uniform(k1, (n_interior, d)), dtype=float)
-        boundary = _random_faces(k2, n_boundary, d) if d > 1 else np.array([[0.0], [1.0]])
-    else:
-        raise ValueError(f"points must be 'grid' or 'random', got {points!r}.")
+    interior, boundary, key = _cube_points(d, n_interior, n_boundary, points, key)
 
     if solution == "product":
         def exact(z):
@@ -235,19 +254,57 @@ def poisson(d: int = 1, n_interior: int = 20, n_boundary: int | None = None, *, 
             return np.mean(np.sin(np.pi * np.asarray(z)), axis=1)
         lam = np.pi**2
 
-    if d == 1:
-        ev, note = np.linspace(0, 1, 201)[:, None], "201 equispaced points of [0, 1]"
-    elif d == 2:
-        ev = tensor_grid(np.linspace(0, 1, 51), np.linspace(0, 1, 51))
-        note = "the 51 x 51 equispaced grid of [0, 1]^2"
-    else:
-        if key is None:
-            raise ValueError(f"d = {d} evaluates on random points: pass an explicit jax.random key.")
-        ev = np.asarray(jax.random.uniform(jax.random.fold_in(key, 7), (2000, d)), dtype=float)
-        note = f"2000 uniform random points of [0, 1]^{d}"
+    ev, note = _cube_eval(d, key)
     name = f"{d}-D Poisson"
     return Pde(name, d, -np.eye(d), np.zeros(d), 0.0, interior, lam * exact(interior), boundary,
                exact(boundary), ev, exact(ev), exact, note)
+
+
+def helmholtz(n_interior: int = 144, n_boundary: int | None = None, *, k: float = 1.0,
+              modes=(1, 4), points: str = "grid", key=None) -> Pde:
+    r"""The Helmholtz problem ``-Laplace u - k^2 u = f`` on the unit square ``(0, 1)^2``, ``u = 0`` on its boundary.
+
+    Exact solution ``u* = sin(a1 pi x) sin(a2 pi y)`` with ``(a1, a2) = modes`` (the PINN benchmark
+    of Wang, Teng and Perdikaris 2021 has ``a1 = 1, a2 = 4, k = 1``, on ``[-1, 1]^2``), so
+    ``f = (pi^2 (a1^2 + a2^2) - k^2) u*`` and ``g = 0``. The operator is ``A = -I``, ``b = 0``,
+    ``c = -k^2``: linear, second order, constant coefficients, so :func:`problem` gives its
+    residual, Jacobian and Gram in closed form per neuron exactly as for Poisson.
+
+    Collocation and evaluation as :func:`poisson` with ``d = 2``: ``points="grid"``:
+    ``n_interior = k^2`` midpoints and ``k`` midpoints per side (``n2 = 4 k``); ``points="random"``:
+    ``n_interior`` and ``n_boundary`` uniform points from ``key``. The error metric uses the
+    51 x 51 equispaced grid of ``[0, 1]^2``.
+
+    Raises:
+      ValueError: on a non-positive point count, ``n_interior`` not a square on a grid, a missing
+        key, unknown ``points``; ``k`` not finite or negative; ``modes`` not two positive whole
+        numbers; or ``k^2`` a Dirichlet eigenvalue ``pi^2 (i^2 + j^2)`` (``i, j >= 1``) of
+        ``-Laplace`` on the square, where the problem has no unique solution.
+    """
+    n_interior = _checks.positive_int("n_interior", n_interior)
+    k = _checks.nonnegative("k (the wavenumber)", k)
+    modes = tuple(modes) if np.ndim(modes) == 1 else (modes,)
+    if len(modes) != 2:
+        raise ValueError(f"modes must be two positive whole numbers (a1, a2), got {modes!r}.")
+    a1, a2 = (_checks.positive_int("modes (a1, a2)", a) for a in modes)
+    q = k**2 / np.pi**2
+    for i in range(1, int(np.sqrt(max(q, 0.0))) + 1):
+        j2 = q - i**2
+        j = round(np.sqrt(j2)) if j2 > 0 else 0
+        if j >= 1 and abs(i**2 + j**2 - q) <= 1e-9 * max(q, 1.0):
+            raise ValueError(
+                f"k^2 = {k**2:g} is a Dirichlet eigenvalue of -Laplace on the unit square, "
+                f"pi^2 ({i}^2 + {j}^2): the Helmholtz problem has no unique solution there.")
+    interior, boundary, key = _cube_points(2, n_interior, n_boundary, points, key)
+
+    def exact(z):
+        z = np.asarray(z)
+        return np.sin(a1 * np.pi * z[:, 0]) * np.sin(a2 * np.pi * z[:, 1])
+
+    lam = np.pi**2 * (a1**2 + a2**2) - k**2
+    ev, note = _cube_eval(2, key)
+    return Pde("2-D Helmholtz", 2, -np.eye(2), np.zeros(2), -(k**2), interior, lam * exact(interior),
+               boundary, exact(boundary), ev, exact(ev), exact, note)
 
 
 def heat(n_x: int = 8, n_t: int = 8, *, kappa: float = 0.1, T: float = 1.0, points: str = "grid",
@@ -393,7 +450,7 @@ def _data(pde: Pde, a):
 
 def _check_pde(pde):
     if not isinstance(pde, Pde):
-        raise ValueError(f"pde must be a twolayer.pinn.Pde (from poisson() or heat()), got {type(pde).__name__}.")
+        raise ValueError(f"pde must be a twolayer.pinn.Pde (from poisson(), heat() or helmholtz()), got {type(pde).__name__}.")
 
 
 def problem(pde: Pde, net, activation: str = "relu3") -> Problem:
