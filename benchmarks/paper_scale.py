@@ -105,7 +105,7 @@ def run_one(path: str, limit: float) -> dict:
     load = [round(load0, 1), round(os.getloadavg()[0], 1)]
     return {"chapter": os.path.splitext(os.path.basename(path))[0], "status": status,
             "wall_s": round(wall, 1), "cpu_s": cpu, "load": load, "peak_gb": peak, "asserts_held": held,
-            "asserts_total": sum(asserts_in(c) for c in nb.cells), "sizes": sizes, "error": error,
+            "asserts_total": sum(asserts_in(c) for c in nb.cells if c.cell_type == "code"), "sizes": sizes, "error": error,
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")}
 
 

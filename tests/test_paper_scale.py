@@ -24,6 +24,7 @@ def _notebook(tmp_path, *sources):
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("assert that prose is not counted"))
     path = tmp_path / "toy.ipynb"
     nbformat.write(nb, path)
     return str(path)
@@ -63,7 +64,7 @@ def test_a_failing_assert_is_recorded_with_its_cell(paper_scale, tmp_path, kerne
                      "assert True")
     row = paper_scale.run_one(path, limit=120)
     assert row["status"] == "failed"
-    assert row["error"].startswith("cell 1: AssertionError")
+    assert row["error"].startswith("cell 2: AssertionError")
     assert "arithmetic broke" in row["error"]
     assert (row["asserts_held"], row["asserts_total"]) == (1, 3)
     assert row["cpu_s"] is None
