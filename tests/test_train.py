@@ -86,6 +86,11 @@ def test_divergence_is_reported_with_its_step_not_drawn_as_nan():
     assert 0 < k <= 400
     assert np.all(np.isfinite(trace.loss[:k])) and np.all(np.isnan(trace.loss[k:]))
     assert np.all(np.isfinite(np.asarray(trace.theta)))  # last finite parameters are kept
+    assert np.isfinite(float(prob.loss(trace.theta)))  # ... with a finite loss: theta_{k-1}
+    theta = jnp.zeros(A.shape[1])
+    for _ in range(k - 1):
+        theta = theta - 1e3 / lam_max * prob.grad(theta)
+    np.testing.assert_allclose(trace.theta, theta, rtol=1e-12)
     assert f"diverged at step {k}" in trace.summary()
     with pytest.raises(FloatingPointError, match=f"step {k}"):
         trace.require_finite()

@@ -96,8 +96,7 @@ def _run(theta0, hyper, data, *, opt_static, prob_static, steps, gram_every, ext
     nan = jnp.array(jnp.nan, dtype=jnp.result_type(float))
     pat0 = problem.patterns(theta0, data) if problem.patterns is not None else None
 
-    def record(theta, k, bad):
-        r = problem.r(theta)
+    def record(theta, r, k, bad):
         loss = 0.5 * jnp.vdot(r, r)
         rnorm = jnp.sqrt(2 * loss)
         move = _max_move(theta, theta0)
@@ -118,22 +117,37 @@ def _run(theta0, hyper, data, *, opt_static, prob_static, steps, gram_every, ext
             lambda x: jnp.where(bad, nan, jnp.asarray(x, dtype=nan.dtype)), extra(theta, problem))
         return jnp.where(bad, nan, out), more
 
+    def check(theta, k, bad, first_bad):
+        # The residual at theta_k, computed once: the record uses it, and XLA shares its forward
+        # pass with the step's gradient at the same theta. A finite theta_k whose loss overflows
+        # marks step k as the divergence and falls back to theta_{k-1}, the last finite state.
+        r = problem.r(theta)
+        ok = jnp.isfinite(jnp.vdot(r, r))
+        first_bad = jnp.where(~ok & ~bad, k, first_bad)
+        bad = bad | ~ok
+        return r, bad, first_bad
+
     def body(carry, k):
-        theta, state, bad, first_bad = carry
-        rec = record(theta, k, bad)
+        theta, prev, state, bad, first_bad = carry
+        r, bad_here, first_bad = check(theta, k, bad, first_bad)
+        rec = record(theta, r, k, bad_here)
         new_theta, new_state = step(theta, state, problem, hyper)
-        r_new = problem.r(new_theta)
-        ok = _all_finite(new_theta) & jnp.isfinite(jnp.vdot(r_new, r_new))
-        first_bad = jnp.where(~ok & ~bad, k + 1, first_bad)
-        keep = bad | ~ok
-        theta = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), theta, new_theta)
+        ok = _all_finite(new_theta)
+        first_bad = jnp.where(~ok & ~bad_here, k + 1, first_bad)
+        keep = bad_here | ~ok
+        # a run whose loss overflowed at theta_k (params finite) keeps theta_{k-1}
+        theta_keep = jax.tree_util.tree_map(
+            lambda a, b: jnp.where(bad_here & ~bad, b, a), theta, prev)
+        nxt = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), theta_keep, new_theta)
         state = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), state, new_state)
-        return (theta, state, keep, first_bad), rec
+        return (nxt, theta_keep, state, keep, first_bad), rec
 
     state0 = init(theta0, problem, hyper)
-    carry0 = (theta0, state0, jnp.array(False), jnp.array(-1))
-    (theta, _, bad, first_bad), (recs, more) = jax.lax.scan(body, carry0, jnp.arange(steps))
-    last, last_more = record(theta, jnp.asarray(steps), bad)
+    carry0 = (theta0, theta0, state0, jnp.array(False), jnp.array(-1))
+    (theta, prev, _, bad, first_bad), (recs, more) = jax.lax.scan(body, carry0, jnp.arange(steps))
+    r, bad_end, first_bad = check(theta, jnp.asarray(steps), bad, first_bad)
+    theta = jax.tree_util.tree_map(lambda a, b: jnp.where(bad_end & ~bad, b, a), theta, prev)
+    last, last_more = record(theta, r, jnp.asarray(steps), bad_end)
     if extra is not None:
         more = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b[None]]), more, last_more)
     return jnp.concatenate([recs, last[None]]), more, theta, first_bad
