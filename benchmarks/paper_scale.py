@@ -7,7 +7,8 @@ Each chapter is executed once, in a fresh kernel, with ``TWOLAYER_SCALE=paper``,
 (the ``paper=`` argument of every ``config.pick`` call in its code), its wall time, the kernel's peak
 memory, how many ``assert`` statements ran and held, and whether it finished within the limit
 (15 minutes by default), the kernel's CPU seconds and the load average before and after, the
-machine and the date; then the versions. The record is written to
+machine, the date and the git commit (``+changes`` when the chapter or ``src`` had
+uncommitted edits); then the versions. The record is written to
 ``benchmarks/paper_scale.json`` (committed: the status page shows it next to the quick-scale
 table of the current build). A chapter that fails or runs over the limit is recorded as such;
 nothing is asserted here, the script exits 1 if any chapter failed or ran over.
@@ -23,6 +24,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import time
 
@@ -109,6 +111,18 @@ def run_one(path: str, limit: float) -> dict:
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")}
 
 
+def commit(path: str) -> str:
+    """The short commit the run used, with ``+changes`` if the chapter or the package differed."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", path, "src"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
 def machine() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -139,6 +153,7 @@ def main() -> int:
     print(f"{'chapter':<20} {'status':<15} {'wall s':>8} {'CPU s':>8} {'peak GB':>8} {'asserts':>9}")
     for p in paths:
         row = run_one(p, args.limit)
+        row["commit"] = commit(p)
         row["machine"] = f"{host['cpu']}, {host['cores']} cores, {', '.join(host['jax_devices'])}"
         rows.append(row)
         print(f"{row['chapter']:<20} {row['status']:<15} {row['wall_s']:8.1f} "

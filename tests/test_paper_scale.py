@@ -68,3 +68,14 @@ def test_a_failing_assert_is_recorded_with_its_cell(paper_scale, tmp_path, kerne
     assert "arithmetic broke" in row["error"]
     assert (row["asserts_held"], row["asserts_total"]) == (1, 3)
     assert row["cpu_s"] is None
+
+
+def test_the_commit_is_recorded_and_marks_uncommitted_edits(paper_scale, tmp_path, monkeypatch):
+    import subprocess
+
+    monkeypatch.chdir(ROOT)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert paper_scale.commit("no/such/chapter.ipynb").split("+")[0] == head
+    monkeypatch.chdir(tmp_path)  # not a git checkout
+    assert paper_scale.commit("x.ipynb") == "unknown"
