@@ -22,7 +22,7 @@ Measured on the 2-core AMD EPYC machine (2026-12-03, best of 3, 200 steps), befo
 runner stopped recomputing the residual after each step (commit 3598ed9): Du GD 3.4 -> 2.3 products
 per step; Bu GD 5.4 -> 2.6, HB 5.5 -> 2.7, NAG-C 7.8 -> 4.1 (the per-step milliseconds vary by up to
 2x with the machine's other load; the ratios are steadier). The momentum chapter's paper scale
-went from 856 s to 553 s in ``make paper``.
+went from 856 s to 611 s in ``paper_scale.py`` (553 s in ``make paper``).
 """
 
 from __future__ import annotations
